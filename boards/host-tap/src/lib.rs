@@ -1,0 +1,1 @@
+//! Linux TAP board support for stack-runtime.

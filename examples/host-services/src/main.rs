@@ -1,0 +1,3 @@
+//! host-services: the first program a user runs.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! stack-runtime: the protocol engine behind every stackgen-generated stack.
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! stackgen: turns a profile (TOML) into a fully sized network-stack plan.

@@ -1,0 +1,3 @@
+//! The `stackgen` command-line tool.
+
+fn main() {}

@@ -1,0 +1,188 @@
+//! The project's own tasks.
+//!
+//! `cargo xtask test` is the one command that checks everything: system packages the tests
+//! need (installed with apt when run as root), formatting, clippy with `-D warnings`, the
+//! `no_std` runtime built for the Cortex-M targets, documentation without warnings, and every
+//! test of the workspace, including the end-to-end tests that need network namespaces.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// A program the test suite runs, and the Debian package that provides it.
+struct SystemTool {
+    command: &'static str,
+    package: &'static str,
+    why: &'static str,
+}
+
+/// Everything outside cargo that `cargo xtask test` needs on the machine.
+const SYSTEM_TOOLS: &[SystemTool] = &[
+    SystemTool {
+        command: "ip",
+        package: "iproute2",
+        why: "creates the network namespaces and TAP devices of the end-to-end tests",
+    },
+    SystemTool {
+        command: "ping",
+        package: "iputils-ping",
+        why: "sends ICMP echo requests from the kernel side in the end-to-end tests",
+    },
+];
+
+/// The bare-metal targets the runtime must always build for.
+const FIRMWARE_TARGETS: &[&str] = &["thumbv7em-none-eabihf", "thumbv7m-none-eabi"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("deps") => ensure_system_tools(),
+        _ => {
+            eprintln!("usage: cargo xtask <command>\n");
+            eprintln!("commands:");
+            eprintln!("  test   install missing system packages (as root), then run fmt, clippy,");
+            eprintln!("         the firmware-target build, docs and every test");
+            eprintln!("  deps   only install (or name) the system packages the tests need");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace_root());
+    command
+}
+
+/// Runs one step, printing it first so a CI log reads as a list of what was checked.
+fn run(step: &str, command: &mut Command) -> Result<(), String> {
+    eprintln!("\n==> {step}");
+    let status = command
+        .status()
+        .map_err(|error| format!("{step}: could not start {command:?}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+fn test() -> Result<(), String> {
+    ensure_system_tools()?;
+    if !is_root() {
+        return Err("the end-to-end tests create network namespaces and TAP devices: \
+                    run `cargo xtask test` as root (or with CAP_NET_ADMIN)"
+            .into());
+    }
+    run(
+        "formatting (cargo fmt --check)",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "lints (cargo clippy -D warnings)",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    for target in FIRMWARE_TARGETS {
+        run(
+            &format!("no_std runtime for {target}"),
+            cargo().args(["build", "--locked", "-p", "stack-runtime", "--target", target]),
+        )?;
+    }
+    run(
+        "documentation (cargo doc, warnings denied)",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    // The end-to-end tests start the example binaries; build them before the tests run so no
+    // test has to call cargo while cargo holds the build lock.
+    run(
+        "example binaries for the end-to-end tests",
+        cargo().args(["build", "--locked", "-p", "host-services"]),
+    )?;
+    run(
+        "tests (cargo test --workspace)",
+        cargo().args(["test", "--workspace", "--locked"]),
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn have_command(name: &str) -> bool {
+    env::var_os("PATH")
+        .map(|paths| env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+/// Installs the missing Debian packages when root; otherwise names exactly what to install.
+fn ensure_system_tools() -> Result<(), String> {
+    let missing: Vec<&SystemTool> = SYSTEM_TOOLS
+        .iter()
+        .filter(|tool| !have_command(tool.command))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|tool| tool.package).collect();
+    for tool in &missing {
+        eprintln!(
+            "missing `{}` (package {}): {}",
+            tool.command, tool.package, tool.why
+        );
+    }
+    if !is_root() {
+        return Err(format!(
+            "install them with: sudo apt-get install -y --no-install-recommends {}",
+            packages.join(" ")
+        ));
+    }
+    run(
+        "apt-get update",
+        Command::new("apt-get")
+            .args(["update", "-qq"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    run(
+        &format!("apt-get install {}", packages.join(" ")),
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    match SYSTEM_TOOLS.iter().find(|tool| !have_command(tool.command)) {
+        None => Ok(()),
+        Some(tool) => Err(format!(
+            "`{}` is still missing after installing {}",
+            tool.command, tool.package
+        )),
+    }
+}
