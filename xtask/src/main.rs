@@ -28,6 +28,12 @@ const SYSTEM_TOOLS: &[SystemTool] = &[
         package: "iputils-ping",
         why: "sends ICMP echo requests from the kernel side in the end-to-end tests",
     },
+    SystemTool {
+        command: "python3",
+        package: "python3",
+        why: "runs tests/scripts/malformed_frames.py, which writes malformed frames into the TAP \
+              through a packet socket in the end-to-end tests",
+    },
 ];
 
 /// The bare-metal targets the runtime must always build for.
@@ -85,9 +91,11 @@ fn run(step: &str, command: &mut Command) -> Result<(), String> {
 fn test() -> Result<(), String> {
     ensure_system_tools()?;
     if !is_root() {
-        return Err("the end-to-end tests create network namespaces and TAP devices: \
+        return Err(
+            "the end-to-end tests create network namespaces and TAP devices: \
                     run `cargo xtask test` as root (or with CAP_NET_ADMIN)"
-            .into());
+                .into(),
+        );
     }
     run(
         "formatting (cargo fmt --check)",
@@ -108,7 +116,14 @@ fn test() -> Result<(), String> {
     for target in FIRMWARE_TARGETS {
         run(
             &format!("no_std runtime for {target}"),
-            cargo().args(["build", "--locked", "-p", "stack-runtime", "--target", target]),
+            cargo().args([
+                "build",
+                "--locked",
+                "-p",
+                "stack-runtime",
+                "--target",
+                target,
+            ]),
         )?;
     }
     run(

@@ -1,0 +1,130 @@
+//! ARP on the interface: answering requests for our address, learning, requests for
+//! resolution and refresh, gratuitous announcements, and dropping what waited in vain.
+
+use core::net::Ipv4Addr;
+
+use super::{NextHop, Stack};
+use crate::stats::bump;
+use crate::time::Instant;
+use crate::wire::{
+    ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress, EthernetFrame,
+};
+
+const ARP_FRAME_LEN: usize = crate::wire::ethernet::HEADER_LEN + crate::wire::arp::PACKET_LEN;
+
+impl Stack<'_> {
+    pub(crate) fn arp_input(&mut self, payload: &[u8], now: Instant) {
+        let repr = match ArpPacket::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) {
+            Ok(r) => r,
+            Err(Error::Truncated) => return bump(&mut self.stats.arp_truncated),
+            Err(Error::Unsupported) => return bump(&mut self.stats.arp_unsupported),
+            Err(_) => return bump(&mut self.stats.arp_malformed),
+        };
+        let sender_ip = repr.source_protocol_addr;
+        if !repr.source_hardware_addr.is_unicast()
+            || sender_ip.is_broadcast()
+            || sender_ip.is_multicast()
+        {
+            return bump(&mut self.stats.arp_malformed);
+        }
+        if !matches!(repr.operation, ArpOperation::Request | ArpOperation::Reply) {
+            return bump(&mut self.stats.arp_unsupported);
+        }
+        let Some(cidr) = self.config.ipv4 else {
+            return bump(&mut self.stats.arp_not_for_us);
+        };
+        let ours = cidr.address;
+        let for_us = repr.target_protocol_addr == ours;
+        let gratuitous = sender_ip == repr.target_protocol_addr;
+        if !for_us && !gratuitous {
+            // Merge rule of RFC 826: refresh what we already know, learn nothing new.
+            if !sender_ip.is_unspecified() {
+                self.arp
+                    .fill(sender_ip, repr.source_hardware_addr, now, false);
+            }
+            return bump(&mut self.stats.arp_not_for_us);
+        }
+        bump(&mut self.stats.arp_rx);
+        if !sender_ip.is_unspecified() && sender_ip != ours {
+            // Learn (create an entry) only from on-link senders that addressed us.
+            let create = for_us && cidr.contains(sender_ip);
+            self.arp
+                .fill(sender_ip, repr.source_hardware_addr, now, create);
+        }
+        if for_us && repr.operation == ArpOperation::Request {
+            let reply = ArpRepr {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: self.mac,
+                source_protocol_addr: ours,
+                target_hardware_addr: repr.source_hardware_addr,
+                target_protocol_addr: sender_ip,
+            };
+            if self.queue_arp(reply, repr.source_hardware_addr) {
+                bump(&mut self.stats.arp_replies_tx);
+            }
+        }
+    }
+
+    /// Build an ARP frame to `dst` in a pool buffer and queue it. False if it was dropped
+    /// (counted).
+    fn queue_arp(&mut self, repr: ArpRepr, dst: EthernetAddress) -> bool {
+        let Some(mut packet) = self.alloc_packet() else {
+            return false;
+        };
+        let buf = self.pool.buffer_mut(&packet);
+        let Some(buf) = buf.get_mut(..ARP_FRAME_LEN) else {
+            self.pool.free(packet);
+            bump(&mut self.stats.tx_too_large);
+            return false;
+        };
+        let mut eth = EthernetFrame::new_unchecked(&mut *buf);
+        eth.set_dst_addr(dst);
+        eth.set_src_addr(self.mac);
+        eth.set_ethertype(EtherType::Arp);
+        repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+        self.pool.set_len(&mut packet, ARP_FRAME_LEN);
+        self.enqueue(packet, NextHop::Mac(dst), Instant::ZERO)
+    }
+
+    /// Ask who has `ip`: broadcast, or unicast to `to` when refreshing a known entry.
+    pub(crate) fn send_arp_request(&mut self, ip: Ipv4Addr, to: Option<EthernetAddress>) {
+        let Some(cidr) = self.config.ipv4 else {
+            return;
+        };
+        let repr = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.mac,
+            source_protocol_addr: cidr.address,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: ip,
+        };
+        if self.queue_arp(repr, to.unwrap_or(EthernetAddress::BROADCAST)) {
+            bump(&mut self.stats.arp_requests_tx);
+        }
+    }
+
+    /// Announce our address (gratuitous ARP request: sender and target are both us).
+    pub(crate) fn send_gratuitous_arp(&mut self) {
+        let Some(cidr) = self.config.ipv4 else {
+            return;
+        };
+        let repr = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: self.mac,
+            source_protocol_addr: cidr.address,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: cidr.address,
+        };
+        if self.queue_arp(repr, EthernetAddress::BROADCAST) {
+            bump(&mut self.stats.arp_requests_tx);
+        }
+    }
+
+    /// Resolution of `ip` failed: drop everything waiting for it, counting each packet.
+    pub(crate) fn arp_failed(&mut self, ip: Ipv4Addr) {
+        let n = self.queue.drop_for(ip, &mut self.pool);
+        self.stats.arp_timeout = self.stats.arp_timeout.wrapping_add(n);
+        self.drop_udp_waiting_for(ip);
+        self.drop_held_waiting_for(ip);
+    }
+}

@@ -1,0 +1,240 @@
+//! Statistics: one counter per drop reason, traffic counters, and pool gauges.
+//!
+//! Field failures are debugged from these numbers, so every frame or datagram the stack throws
+//! away increments exactly one drop counter named after the reason. Counters are `u32` (cheap on
+//! a 32-bit MCU) and wrap; [`Stats::for_each`] reports them as `u64` with their snake_case names,
+//! and [`Stats::drops_total`] sums the drop counters.
+
+macro_rules! define_stats {
+    (
+        drops { $( $(#[$dm:meta])* $drop:ident, )* }
+        traffic { $( $(#[$tm:meta])* $traffic:ident, )* }
+        gauges { $( $(#[$gm:meta])* $gauge:ident, )* }
+    ) => {
+        /// Every counter of one stack. Drop counters count discarded frames, packets or
+        /// datagrams by reason; traffic counters count what went through; gauges describe the
+        /// fixed pools (capacity, current use, high-water mark).
+        ///
+        /// `#[non_exhaustive]`: later protocols add counters; read fields or use
+        /// [`Stats::for_each`].
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct Stats {
+            $( $(#[$dm])* pub $drop: u32, )*
+            $( $(#[$tm])* pub $traffic: u32, )*
+            $( $(#[$gm])* pub $gauge: u32, )*
+        }
+
+        impl Stats {
+            /// All counters zero (usable in `const` and `static` context).
+            pub const fn new() -> Stats {
+                Stats {
+                    $( $drop: 0, )*
+                    $( $traffic: 0, )*
+                    $( $gauge: 0, )*
+                }
+            }
+
+            /// Sum of every drop counter.
+            pub fn drops_total(&self) -> u64 {
+                0 $( + u64::from(self.$drop) )*
+            }
+
+            /// Call `f(name, value)` for every counter: drops first, then traffic, then pool
+            /// gauges.
+            pub fn for_each(&self, mut f: impl FnMut(&'static str, u64)) {
+                $( f(stringify!($drop), u64::from(self.$drop)); )*
+                $( f(stringify!($traffic), u64::from(self.$traffic)); )*
+                $( f(stringify!($gauge), u64::from(self.$gauge)); )*
+            }
+
+            /// Call `f(name, value)` for every drop counter only.
+            pub fn for_each_drop(&self, mut f: impl FnMut(&'static str, u64)) {
+                $( f(stringify!($drop), u64::from(self.$drop)); )*
+            }
+        }
+    };
+}
+
+define_stats! {
+    drops {
+        /// Frame shorter than an Ethernet header.
+        eth_truncated,
+        /// Frame addressed to another station or to a multicast group we did not join.
+        eth_not_for_us,
+        /// Ethertype other than ARP and IPv4.
+        eth_unknown_type,
+        /// ARP packet shorter than its header says.
+        arp_truncated,
+        /// ARP packet with impossible fields (e.g. a multicast sender address).
+        arp_malformed,
+        /// ARP for something other than Ethernet/IPv4, or an unknown operation.
+        arp_unsupported,
+        /// ARP request for another host's address, or any ARP while we have no address.
+        arp_not_for_us,
+        /// Outgoing packet dropped because its next hop never answered our ARP requests.
+        arp_timeout,
+        /// Outgoing packet dropped because the queue of packets waiting for ARP was full.
+        arp_queue_full,
+        /// IPv4 packet shorter than its header or its total length.
+        ipv4_truncated,
+        /// IPv4 header with a wrong version, header length or total length.
+        ipv4_malformed,
+        /// IPv4 header checksum does not verify.
+        ipv4_bad_checksum,
+        /// IPv4 source address that no host may use (broadcast, multicast).
+        ipv4_bad_src,
+        /// IPv4 destination that is neither ours, a broadcast, nor a joined group.
+        ipv4_not_for_us,
+        /// IPv4 packet with a time-to-live of zero.
+        ipv4_ttl_expired,
+        /// IPv4 packet for a protocol this stack does not run.
+        ipv4_unknown_protocol,
+        /// Fragment dropped: no free reassembly slot (or reassembly disabled: zero slots).
+        frag_no_slot,
+        /// Datagram dropped because two of its fragments overlapped.
+        frag_overlap,
+        /// Datagram dropped because its fragments did not all arrive in time.
+        frag_timeout,
+        /// Datagram dropped because it does not fit a reassembly buffer.
+        frag_too_large,
+        /// Datagram dropped because it arrived in more pieces than a slot can track.
+        frag_too_fragmented,
+        /// Inconsistent fragment (e.g. a second last fragment with another length).
+        frag_malformed,
+        /// ICMP message too short or otherwise malformed.
+        icmp_malformed,
+        /// ICMP checksum does not verify.
+        icmp_bad_checksum,
+        /// ICMP type this stack does not handle.
+        icmp_unsupported,
+        /// Echo request sent to a broadcast or multicast address (ignored, as Linux does).
+        icmp_broadcast_ignored,
+        /// ICMP error suppressed by the rate limiter.
+        icmp_rate_limited,
+        /// UDP datagram too short or with a bad length field.
+        udp_malformed,
+        /// UDP checksum does not verify.
+        udp_bad_checksum,
+        /// UDP datagram for a port with no socket.
+        udp_no_socket,
+        /// UDP datagram dropped because the socket's receive buffer was full.
+        udp_rx_full,
+        /// UDP datagram consumed by `udp_recv_from` into a buffer that was too small.
+        udp_recv_truncated,
+        /// Outgoing packet dropped: no free packet buffer.
+        tx_no_buffer,
+        /// Outgoing packet dropped: the transmit queue was full.
+        tx_queue_full,
+        /// Outgoing packet dropped: no route to the destination (off-link, no gateway).
+        tx_no_route,
+        /// Outgoing packet dropped: larger than a packet buffer or the MTU allows.
+        tx_too_large,
+    }
+    traffic {
+        /// Frames received from the driver.
+        frames_rx,
+        /// Frames handed to the driver.
+        frames_tx,
+        /// Times the driver had no transmit buffer; the packet stayed queued for the next poll.
+        driver_tx_busy,
+        /// ARP packets accepted.
+        arp_rx,
+        /// ARP requests sent (resolution, refresh and gratuitous).
+        arp_requests_tx,
+        /// ARP replies sent.
+        arp_replies_tx,
+        /// IPv4 packets accepted for local delivery.
+        ipv4_rx,
+        /// IPv4 packets (fragments included) sent.
+        ipv4_tx,
+        /// Datagrams reassembled from fragments.
+        frag_reassembled,
+        /// Fragments sent (IPv4 fragmentation on output).
+        frag_tx,
+        /// ICMP messages accepted.
+        icmp_rx,
+        /// Echo requests answered.
+        pings_answered,
+        /// ICMP destination-unreachable messages sent.
+        icmp_unreachable_tx,
+        /// UDP datagrams delivered to a socket.
+        udp_rx,
+        /// UDP datagrams sent.
+        udp_tx,
+    }
+    gauges {
+        /// Number of packet buffers.
+        pool_packets_capacity,
+        /// Packet buffers in use now.
+        pool_packets_in_use,
+        /// Most packet buffers ever in use at once.
+        pool_packets_high_water,
+        /// Failed packet-buffer allocations.
+        pool_packets_alloc_failures,
+        /// Number of ARP cache entries.
+        arp_cache_capacity,
+        /// ARP cache entries in use now.
+        arp_cache_in_use,
+        /// Most ARP cache entries ever in use at once.
+        arp_cache_high_water,
+        /// Number of transmit-queue slots.
+        tx_queue_capacity,
+        /// Transmit-queue slots in use now.
+        tx_queue_in_use,
+        /// Most transmit-queue slots ever in use at once.
+        tx_queue_high_water,
+        /// Number of reassembly slots.
+        reassembly_capacity,
+        /// Reassembly slots in use now.
+        reassembly_in_use,
+        /// Most reassembly slots ever in use at once.
+        reassembly_high_water,
+        /// Number of UDP sockets.
+        udp_sockets_capacity,
+        /// UDP sockets bound now.
+        udp_sockets_in_use,
+        /// Most UDP sockets ever bound at once.
+        udp_sockets_high_water,
+    }
+}
+
+/// Increment a counter (wrapping: counters never panic).
+#[inline]
+pub(crate) fn bump(counter: &mut u32) {
+    *counter = counter.wrapping_add(1);
+}
+
+/// Set a gauge and raise its high-water mark.
+#[inline]
+pub(crate) fn gauge(in_use: &mut u32, high_water: &mut u32, value: usize) {
+    *in_use = value as u32;
+    if *in_use > *high_water {
+        *high_water = *in_use;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_total_sums_only_drops() {
+        let mut s = Stats::new();
+        bump(&mut s.eth_truncated);
+        bump(&mut s.udp_rx_full);
+        bump(&mut s.frames_rx);
+        s.pool_packets_in_use = 7;
+        assert_eq!(s.drops_total(), 2);
+        let mut n = 0;
+        let mut seen_pool = false;
+        s.for_each(|name, v| {
+            n += 1;
+            if name == "pool_packets_in_use" {
+                seen_pool = v == 7;
+            }
+        });
+        assert!(seen_pool);
+        assert!(n > 50);
+    }
+}

@@ -1,0 +1,188 @@
+//! Monotonic time as the board provides it.
+//!
+//! No protocol reads a clock: the board passes an [`Instant`] to every `poll`, and the stack
+//! answers with the [`Instant`] of its next deadline. Both types count microseconds in a `u64`,
+//! which does not wrap for half a million years, so comparisons never need wrap-around logic.
+//! Arithmetic saturates instead of panicking.
+
+use core::fmt;
+use core::ops::{Add, AddAssign, Sub};
+
+/// A point on the board's monotonic clock, in microseconds since an arbitrary origin (usually
+/// boot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant {
+    micros: u64,
+}
+
+impl Instant {
+    /// The origin of the clock.
+    pub const ZERO: Instant = Instant { micros: 0 };
+
+    /// An instant `micros` microseconds after the origin.
+    pub const fn from_micros(micros: u64) -> Instant {
+        Instant { micros }
+    }
+
+    /// An instant `millis` milliseconds after the origin (saturating).
+    pub const fn from_millis(millis: u64) -> Instant {
+        Instant {
+            micros: millis.saturating_mul(1000),
+        }
+    }
+
+    /// An instant `secs` seconds after the origin (saturating).
+    pub const fn from_secs(secs: u64) -> Instant {
+        Instant {
+            micros: secs.saturating_mul(1_000_000),
+        }
+    }
+
+    /// Microseconds since the origin.
+    pub const fn total_micros(&self) -> u64 {
+        self.micros
+    }
+
+    /// Milliseconds since the origin (truncated).
+    pub const fn total_millis(&self) -> u64 {
+        self.micros / 1000
+    }
+
+    /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
+    pub const fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        Duration {
+            micros: self.micros.saturating_sub(earlier.micros),
+        }
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
+    }
+}
+
+/// A span of time in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration {
+    micros: u64,
+}
+
+impl Duration {
+    /// No time at all.
+    pub const ZERO: Duration = Duration { micros: 0 };
+
+    /// A duration of `micros` microseconds.
+    pub const fn from_micros(micros: u64) -> Duration {
+        Duration { micros }
+    }
+
+    /// A duration of `millis` milliseconds (saturating).
+    pub const fn from_millis(millis: u64) -> Duration {
+        Duration {
+            micros: millis.saturating_mul(1000),
+        }
+    }
+
+    /// A duration of `secs` seconds (saturating).
+    pub const fn from_secs(secs: u64) -> Duration {
+        Duration {
+            micros: secs.saturating_mul(1_000_000),
+        }
+    }
+
+    /// The duration in microseconds.
+    pub const fn total_micros(&self) -> u64 {
+        self.micros
+    }
+
+    /// The duration in milliseconds (truncated).
+    pub const fn total_millis(&self) -> u64 {
+        self.micros / 1000
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, rhs: Duration) -> Instant {
+        Instant {
+            micros: self.micros.saturating_add(rhs.micros),
+        }
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, rhs: Duration) {
+        *self = *self + rhs;
+    }
+}
+
+impl Sub<Duration> for Instant {
+    type Output = Instant;
+    fn sub(self, rhs: Duration) -> Instant {
+        Instant {
+            micros: self.micros.saturating_sub(rhs.micros),
+        }
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    /// Saturating: an `earlier` that is actually later gives zero.
+    fn sub(self, rhs: Instant) -> Duration {
+        self.saturating_duration_since(rhs)
+    }
+}
+
+impl Add for Duration {
+    type Output = Duration;
+    fn add(self, rhs: Duration) -> Duration {
+        Duration {
+            micros: self.micros.saturating_add(rhs.micros),
+        }
+    }
+}
+
+impl Sub for Duration {
+    type Output = Duration;
+    fn sub(self, rhs: Duration) -> Duration {
+        Duration {
+            micros: self.micros.saturating_sub(rhs.micros),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        let t = Instant::from_millis(5);
+        assert_eq!(t.total_micros(), 5000);
+        assert_eq!((t + Duration::from_secs(1)).total_millis(), 1005);
+        assert_eq!(t - Duration::from_secs(1), Instant::ZERO);
+        assert_eq!(Instant::ZERO - t, Duration::ZERO);
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_micros(1),
+            Instant::from_micros(u64::MAX)
+        );
+        assert!(Instant::from_micros(1) < Instant::from_micros(2));
+    }
+}
