@@ -66,6 +66,7 @@ pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
+pub mod tcp;
 pub mod udp;
 
 /// Why a packet could not be parsed. Each variant corresponds to one drop
@@ -276,4 +277,5 @@ pub use icmpv4::{
     Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
 };
 pub use ipv4::{Packet as Ipv4Packet, Repr as Ipv4Repr};
+pub use tcp::{Packet as TcpPacket, Repr as TcpRepr, SeqNumber as TcpSeqNumber};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
