@@ -34,6 +34,12 @@ const SYSTEM_TOOLS: &[SystemTool] = &[
         why: "runs tests/scripts/malformed_frames.py, which writes malformed frames into the TAP \
               through a packet socket in the end-to-end tests",
     },
+    SystemTool {
+        command: "qemu-system-arm",
+        package: "qemu-system-arm",
+        why: "boots the qemu-services firmware on the mps2-an386 machine (LAN9118 NIC on a TAP) \
+              in tests/tests/qemu_board.rs",
+    },
 ];
 
 /// The bare-metal targets the runtime must always build for.
@@ -126,6 +132,53 @@ fn test() -> Result<(), String> {
             ]),
         )?;
     }
+    // The QEMU board crate, linted for the target it runs on (the workspace clippy above lints
+    // its host build), then the firmware, a workspace of its own that only builds for
+    // thumbv7em-none-eabihf: formatted, linted and built in release into
+    // `<target dir>/firmware`, where tests/tests/qemu_board.rs finds the ELF.
+    run(
+        "lints of the QEMU board for thumbv7em-none-eabihf",
+        cargo().args([
+            "clippy",
+            "--locked",
+            "-p",
+            "qemu-mps2-an386",
+            "--target",
+            "thumbv7em-none-eabihf",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    // The root workspace's target directory: `$CARGO_TARGET_DIR` (relative to the workspace
+    // root if relative), else `<root>/target`.
+    let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    };
+    let firmware_dir = workspace_root().join("examples/qemu-services");
+    let firmware_target_dir = target_dir.join("firmware");
+    run(
+        "firmware formatting (examples/qemu-services)",
+        cargo()
+            .current_dir(&firmware_dir)
+            .args(["fmt", "--", "--check"]),
+    )?;
+    run(
+        "firmware lints (examples/qemu-services, release, -D warnings)",
+        cargo()
+            .current_dir(&firmware_dir)
+            .args(["clippy", "--locked", "--release", "--target-dir"])
+            .arg(&firmware_target_dir)
+            .args(["--", "-D", "warnings"]),
+    )?;
+    run(
+        "firmware build (examples/qemu-services, release, thumbv7em-none-eabihf)",
+        cargo()
+            .current_dir(&firmware_dir)
+            .args(["build", "--locked", "--release", "--target-dir"])
+            .arg(&firmware_target_dir),
+    )?;
     run(
         "documentation (cargo doc, warnings denied)",
         cargo()
