@@ -42,9 +42,6 @@ const SYSTEM_TOOLS: &[SystemTool] = &[
     },
 ];
 
-/// The bare-metal targets the runtime must always build for.
-const FIRMWARE_TARGETS: &[&str] = &["thumbv7em-none-eabihf", "thumbv7m-none-eabi"];
-
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -96,6 +93,7 @@ fn run(step: &str, command: &mut Command) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     ensure_system_tools()?;
+    let firmware_targets = ensure_toolchain()?;
     if !is_root() {
         return Err(
             "the end-to-end tests create network namespaces and TAP devices: \
@@ -119,7 +117,7 @@ fn test() -> Result<(), String> {
             "warnings",
         ]),
     )?;
-    for target in FIRMWARE_TARGETS {
+    for target in &firmware_targets {
         run(
             &format!("no_std runtime for {target}"),
             cargo().args([
@@ -195,6 +193,62 @@ fn test() -> Result<(), String> {
         "tests (cargo test --workspace)",
         cargo().args(["test", "--workspace", "--locked"]),
     )
+}
+
+/// One list (`targets` or `components`) of `rust-toolchain.toml`, the single place that names
+/// them.
+fn toolchain_list(toolchain_file: &str, key: &str) -> Vec<String> {
+    toolchain_file
+        .lines()
+        .map(str::trim)
+        .find_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            (name.trim() == key).then(|| {
+                value
+                    .split('"')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_owned)
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Adds the targets and components `rust-toolchain.toml` names, and returns the targets.
+///
+/// rustup installs them by itself only when it installs the pinned toolchain; on a machine that
+/// already has that toolchain (CI images do) they would be missing, so this asks rustup for them
+/// every time (a no-op when present).
+fn ensure_toolchain() -> Result<Vec<String>, String> {
+    let path = workspace_root().join("rust-toolchain.toml");
+    let file = std::fs::read_to_string(&path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let targets = toolchain_list(&file, "targets");
+    let components = toolchain_list(&file, "components");
+    if !have_command("rustup") {
+        eprintln!(
+            "rustup not found: make sure your toolchain has the targets {} and the components {}",
+            targets.join(" "),
+            components.join(" ")
+        );
+        return Ok(targets);
+    }
+    run(
+        "toolchain targets (rustup target add)",
+        Command::new("rustup")
+            .current_dir(workspace_root())
+            .args(["target", "add"])
+            .args(&targets),
+    )?;
+    run(
+        "toolchain components (rustup component add)",
+        Command::new("rustup")
+            .current_dir(workspace_root())
+            .args(["component", "add"])
+            .args(&components),
+    )?;
+    Ok(targets)
 }
 
 fn is_root() -> bool {
