@@ -19,6 +19,8 @@
 extern crate std;
 
 pub mod arp_cache;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod icmp;
 pub mod iface;
 pub mod ipv4_reassembly;

@@ -26,10 +26,32 @@
 //! Ctrl-C stops it and prints `statistics:` followed by one `name: value` line per counter and
 //! finally `drops_total: N`. Remove the interface with `sudo ip tuntap del dev tap0 mode tap`.
 //!
+//! # Fault injection
+//!
+//! The kernels the stack is tested on often lack `netem`, so the program can break the link
+//! itself, in both directions, reproducibly from a seed:
+//!
+//! ```sh
+//! cargo run -p host-services -- --tap tap0 --ipv4 192.0.2.2/24 \
+//!     --loss 3% --reorder 10% --duplicate 1% --corrupt 0.5% --delay 2ms --fault-seed 1
+//! ```
+//!
+//! Probabilities are written `3%`, `0.5%`, `250ppm` or `0.03`; durations `2ms`, `500us`, `1s`.
+//! All are off by default; when any is set, the TAP device is wrapped in
+//! [`stack_runtime::fault::FaultyLink`] (see there for what each fault does; corruption only
+//! touches IPv4 frames, and always so that a checksum detects it). With `--pcap` as well, the
+//! capture records what the stack sees, that is the frames after the faults on the way in and
+//! before them on the way out: the stack is wrapped as `Pcap(FaultyLink(TAP))`. The same seed
+//! and the same traffic give the same faults, so a failing seed can be replayed. The
+//! injector's counters are printed with the statistics, prefixed `fault_` (e.g.
+//! `fault_rx_dropped: 3`, `fault_tx_corrupted: 1`); they are not part of `drops_total`, which
+//! counts the stack's own drops.
+//!
 //! # Contract
 //!
 //! Test suites outside this repository start this program, so its interface is stable: the
-//! flags `--tap NAME --ipv4 ADDR/PREFIX --gateway ADDR --mac MAC --pcap FILE`; the line
+//! flags `--tap NAME --ipv4 ADDR/PREFIX --gateway ADDR --mac MAC --pcap FILE` (and the fault
+//! flags `--loss --reorder --duplicate --corrupt --delay --jitter --fault-seed`); the line
 //! `host-services: listening on <ip> (tap <name>, mac <mac>)` on standard output once it
 //! serves; the statistics format above; exit status 0 after SIGINT or SIGTERM.
 //!
@@ -37,7 +59,8 @@
 //!
 //! The stack's memory is fixed arrays on `main`'s stack, sized for a host: 16 packet buffers of
 //! 1536 bytes, 8 ARP entries, 2 reassembly slots of 9 KiB (an 8,000-byte datagram fits), and 4
-//! UDP sockets with 16 KiB receive and transmit buffers.
+//! UDP sockets with 16 KiB receive and transmit buffers. The fault injector, when on, holds up to
+//! 64 frames in flight in each direction.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -50,7 +73,8 @@ use clap::Parser;
 use embassy_net_driver::Driver;
 use host_tap::TapDevice;
 use host_tap::pcap::Pcap;
-use stack_runtime::time::Instant;
+use stack_runtime::fault::{FaultConfig, FaultyLink, Probability};
+use stack_runtime::time::{Duration, Instant};
 use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
 use stack_runtime::{
     ArpEntry, PendingSlot, ReassemblySlot, Stack, StackConfig, StackStorage, UdpError, UdpHandle,
@@ -75,6 +99,11 @@ const UDP_BUFFER: usize = 16 * 1024;
 
 /// The UDP echo port (RFC 862).
 const ECHO_PORT: u16 = 7;
+/// Frames the fault injector holds in flight per direction (delayed, reordered, duplicated).
+const FAULT_SLOTS: usize = 64;
+/// Frame size of the fault injector's slots: a full Ethernet frame.
+const FAULT_FRAME: usize = host_tap::ETHERNET_MTU;
+
 /// Longest sleep between two polls when the stack has no earlier deadline, so a stop request is
 /// seen promptly.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(100);
@@ -98,6 +127,56 @@ struct Args {
     /// Record every frame in and out to this pcap file (open it in Wireshark).
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// Fault injection: lose this share of the frames in each direction (e.g. 3%).
+    #[arg(long, value_name = "P%", value_parser = parse_probability)]
+    loss: Option<Probability>,
+    /// Fault injection: hold back this share of the frames until the next one passed (e.g. 10%).
+    #[arg(long, value_name = "P%", value_parser = parse_probability)]
+    reorder: Option<Probability>,
+    /// Fault injection: deliver this share of the frames twice (e.g. 1%).
+    #[arg(long, value_name = "P%", value_parser = parse_probability)]
+    duplicate: Option<Probability>,
+    /// Fault injection: flip 1-3 bits in this share of the IPv4 frames (e.g. 0.5%).
+    #[arg(long, value_name = "P%", value_parser = parse_probability)]
+    corrupt: Option<Probability>,
+    /// Fault injection: delay every frame by this much (e.g. 2ms).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    delay: Option<Duration>,
+    /// Fault injection: add a random extra delay of up to this much (e.g. 1ms).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    jitter: Option<Duration>,
+    /// Fault injection: seed of the pseudo-random faults; the same seed and traffic replay the
+    /// same faults.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    fault_seed: u64,
+}
+
+impl Args {
+    /// The faults to inject, or `None` when no fault flag asks for any.
+    fn faults(&self) -> Option<FaultConfig> {
+        let never = Probability::NEVER;
+        let config = FaultConfig {
+            loss: self.loss.unwrap_or(never),
+            reorder: self.reorder.unwrap_or(never),
+            duplicate: self.duplicate.unwrap_or(never),
+            corrupt: self.corrupt.unwrap_or(never),
+            delay: self.delay.unwrap_or(Duration::ZERO),
+            jitter: self.jitter.unwrap_or(Duration::ZERO),
+            seed: self.fault_seed,
+            ..FaultConfig::NONE
+        };
+        config.is_active().then_some(config)
+    }
+}
+
+/// Parses a fault probability: `3%`, `0.5%`, `250ppm` or `0.03`.
+fn parse_probability(text: &str) -> Result<Probability, String> {
+    FaultConfig::parse_percent(text).map_err(|error| format!("{text:?}: {error}"))
+}
+
+/// Parses a fault duration: `2ms`, `500us`, `1s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    FaultConfig::parse_duration(text).map_err(|error| format!("{text:?}: {error}"))
 }
 
 /// Parses `ADDR/PREFIX`.
@@ -145,11 +224,17 @@ fn format_mac(mac: [u8; 6]) -> String {
         .join(":")
 }
 
-/// A driver the main loop can sleep on and report about: the bare TAP, or the TAP behind a pcap
-/// recorder.
+/// A driver the main loop can sleep on and report about: the bare TAP, possibly behind the
+/// fault injector, possibly behind a pcap recorder.
 trait Board: Driver {
     /// Sleeps until a frame arrives or `timeout` passes.
     fn wait(&self, timeout: std::time::Duration) -> io::Result<bool>;
+    /// Tells the board the time before each poll (the fault injector releases frames by it).
+    fn set_now(&mut self, _now: Instant) {}
+    /// When the board itself needs the loop awake (a delayed frame), if ever.
+    fn next_deadline(&self) -> Option<Instant> {
+        None
+    }
     /// Prints the board's own counters as `name: value` lines and flushes any capture.
     fn finish(&mut self) -> io::Result<()>;
 }
@@ -167,9 +252,17 @@ impl Board for TapDevice {
     }
 }
 
-impl Board for Pcap<TapDevice> {
+impl<B: Board> Board for Pcap<B> {
     fn wait(&self, timeout: std::time::Duration) -> io::Result<bool> {
-        self.inner().wait(Some(timeout))
+        self.inner().wait(timeout)
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        self.inner_mut().set_now(now);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.inner().next_deadline()
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -177,6 +270,28 @@ impl Board for Pcap<TapDevice> {
         println!("pcap_records: {}", self.records());
         println!("pcap_write_errors: {}", self.write_errors());
         self.flush()
+    }
+}
+
+impl<B: Board, const N: usize, const MTU: usize> Board for FaultyLink<B, N, MTU> {
+    fn wait(&self, timeout: std::time::Duration) -> io::Result<bool> {
+        // The loop already shortened `timeout` to the next release (`next_deadline`).
+        self.inner().wait(timeout)
+    }
+
+    fn set_now(&mut self, now: Instant) {
+        FaultyLink::set_now(self, now);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.next_release()
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.inner_mut().finish()?;
+        self.stats()
+            .for_each(|name, value| println!("fault_{name}: {value}"));
+        Ok(())
     }
 }
 
@@ -208,11 +323,34 @@ fn run(args: &Args) -> Result<(), String> {
             ),
         })?
         .with_mac(args.mac);
-    match &args.pcap {
-        None => serve(args, tap, &stop),
-        Some(path) => {
+    match (&args.pcap, args.faults()) {
+        (None, None) => serve(args, tap, &stop),
+        (Some(path), None) => {
             let pcap = Pcap::create(tap, path).map_err(|error| error.to_string())?;
             serve(args, pcap, &stop)
+        }
+        (pcap_path, Some(config)) => {
+            eprintln!(
+                "host-services: injecting faults in both directions: loss {}, reorder {}, \
+                 duplicate {}, corrupt {}, delay {}, jitter {}, seed {}",
+                config.loss,
+                config.reorder,
+                config.duplicate,
+                config.corrupt,
+                config.delay,
+                config.jitter,
+                config.seed
+            );
+            let faulty: FaultyLink<TapDevice, FAULT_SLOTS, FAULT_FRAME> =
+                FaultyLink::new(tap, config);
+            match pcap_path {
+                None => serve(args, faulty, &stop),
+                // The capture shows what the stack sees: faults happen outside it.
+                Some(path) => {
+                    let pcap = Pcap::create(faulty, path).map_err(|error| error.to_string())?;
+                    serve(args, pcap, &stop)
+                }
+            }
         }
     }
 }
@@ -269,12 +407,18 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     let mut pending: Option<(usize, SocketAddrV4)> = None;
     let mut counters = EchoCounters::default();
     while !stop.load(Ordering::SeqCst) {
-        let next = stack.poll(&mut board, now());
+        let time = now();
+        board.set_now(time);
+        let next = stack.poll(&mut board, time);
         let echoed = serve_echo(&mut stack, echo, &mut datagram, &mut pending, &mut counters)?;
         if echoed {
             // Replies are queued: let the stack send them before sleeping.
             continue;
         }
+        let next = match (next, board.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let timeout = match next {
             Some(deadline) => {
                 let left = deadline.total_micros().saturating_sub(now().total_micros());
@@ -398,5 +542,42 @@ mod tests {
         assert_eq!(args.gateway, Some(Ipv4Addr::new(192, 0, 2, 1)));
         assert_eq!(args.pcap, Some(PathBuf::from("/tmp/x.pcap")));
         assert!(Args::try_parse_from(["host-services", "--ipv4", "192.0.2.2/24"]).is_err());
+    }
+
+    #[test]
+    fn fault_flags_are_off_by_default_and_parsed() {
+        let base = ["host-services", "--tap", "tap0", "--ipv4", "192.0.2.2/24"];
+        let with = |extra: &[&str]| Args::try_parse_from(base.iter().chain(extra));
+        assert_eq!(with(&[]).unwrap().faults(), None);
+        assert_eq!(with(&["--fault-seed", "9"]).unwrap().faults(), None);
+        let args = with(&[
+            "--loss",
+            "3%",
+            "--reorder",
+            "10%",
+            "--duplicate",
+            "1%",
+            "--corrupt",
+            "0.5%",
+            "--delay",
+            "2ms",
+            "--fault-seed",
+            "7",
+        ])
+        .unwrap();
+        let faults = args.faults().expect("faults on");
+        assert_eq!(faults.loss, Probability::from_ppm(30_000));
+        assert_eq!(faults.reorder, Probability::from_ppm(100_000));
+        assert_eq!(faults.duplicate, Probability::from_ppm(10_000));
+        assert_eq!(faults.corrupt, Probability::from_ppm(5_000));
+        assert_eq!(faults.delay, Duration::from_millis(2));
+        assert_eq!(faults.jitter, Duration::ZERO);
+        assert_eq!(faults.seed, 7);
+        let delay_only = with(&["--delay", "500us"]).unwrap().faults().unwrap();
+        assert_eq!(delay_only.delay, Duration::from_micros(500));
+        assert_eq!(delay_only.seed, 1, "default seed");
+        assert!(with(&["--loss", "3"]).is_err(), "a bare 3 is 300 %");
+        assert!(with(&["--loss", "101%"]).is_err());
+        assert!(with(&["--delay", "2"]).is_err(), "a delay needs a unit");
     }
 }
