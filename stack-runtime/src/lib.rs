@@ -27,6 +27,7 @@ pub mod ipv4_reassembly;
 pub mod pool;
 pub mod ring;
 pub mod stats;
+pub mod tcp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;

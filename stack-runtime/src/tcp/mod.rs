@@ -1,0 +1,107 @@
+//! TCP building blocks: the pure-logic components the TCP state machine is assembled from.
+//!
+//! Each module is independent of the others (apart from the shared [`FourTuple`] and the
+//! keyed hash in [`siphash`]), works on sequence numbers from [`crate::wire::tcp::SeqNumber`]
+//! and [`crate::time`], never allocates and never panics, whatever the values taken from the
+//! wire:
+//!
+//! * [`rtt`]: RFC 6298 round-trip-time estimation and retransmission timeout with Karn's rule
+//!   and exponential backoff;
+//! * [`congestion`]: RFC 5681 slow start and congestion avoidance with RFC 3465 byte counting,
+//!   fast retransmit and RFC 6582 NewReno fast recovery (or RFC 6675 SACK recovery), RFC 6928
+//!   initial window and restart after idle;
+//! * [`sack`]: RFC 2018 SACK blocks for the receiver, and the RFC 6675 scoreboard, `IsLost`,
+//!   `pipe` and `NextSeg()` for the sender;
+//! * [`assembler`]: the bounded out-of-order receive bookkeeping;
+//! * [`isn`]: RFC 6528 initial sequence numbers;
+//! * [`syn_cookie`]: SYN cookies for when every SYN-RECEIVED slot is taken;
+//! * [`segment_pool`]: the shared pool of segment buffers every socket's send and
+//!   out-of-order queues draw from, with per-socket limits and optional reservations;
+//! * [`timers`]: the per-connection timer set with its next deadline;
+//! * [`siphash`]: SipHash-2-4, the keyed hash behind ISNs and SYN cookies.
+
+pub mod assembler;
+pub mod congestion;
+pub mod isn;
+pub mod rtt;
+pub mod sack;
+pub mod segment_pool;
+pub mod siphash;
+pub mod syn_cookie;
+pub mod timers;
+
+use core::cmp::Ordering;
+use core::net::Ipv4Addr;
+
+use crate::wire::tcp::SeqNumber;
+
+/// The addresses and ports that identify one TCP connection, seen from this host.
+///
+/// Used as the input of the keyed hashes of [`isn`] and [`syn_cookie`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FourTuple {
+    /// Our address.
+    pub local_addr: Ipv4Addr,
+    /// Our port.
+    pub local_port: u16,
+    /// The peer's address.
+    pub remote_addr: Ipv4Addr,
+    /// The peer's port.
+    pub remote_port: u16,
+}
+
+impl FourTuple {
+    /// The 12 bytes hashed for this connection: local address, local port, remote address,
+    /// remote port, in network byte order.
+    pub fn to_bytes(&self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[0..4].copy_from_slice(&self.local_addr.octets());
+        b[4..6].copy_from_slice(&self.local_port.to_be_bytes());
+        b[6..10].copy_from_slice(&self.remote_addr.octets());
+        b[10..12].copy_from_slice(&self.remote_port.to_be_bytes());
+        b
+    }
+}
+
+/// A range of sequence numbers, `[start, end)`: received data in the [`assembler`], a SACK
+/// block in [`sack`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    /// First sequence number of the range.
+    pub start: SeqNumber,
+    /// Sequence number just past the range.
+    pub end: SeqNumber,
+}
+
+impl SeqRange {
+    /// Number of bytes in the range.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// True when the range holds no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when `seq` lies in `[start, end)`.
+    pub fn contains(&self, seq: SeqNumber) -> bool {
+        seq.in_window(self.start, self.len())
+    }
+
+    /// The range `[start, end)`.
+    pub const fn new(start: SeqNumber, end: SeqNumber) -> SeqRange {
+        SeqRange { start, end }
+    }
+
+    /// The range as a wire SACK block `(left edge, right edge)`.
+    pub const fn to_block(self) -> (SeqNumber, SeqNumber) {
+        (self.start, self.end)
+    }
+}
+
+/// `a >= b` on the sequence circle, where two numbers exactly 2^31 apart (incomparable) also
+/// count as "not before": the safe reading for values taken from the wire.
+pub(crate) fn seq_ge(a: SeqNumber, b: SeqNumber) -> bool {
+    a.partial_cmp(&b) != Some(Ordering::Less)
+}

@@ -1,0 +1,1195 @@
+//! The shared pool of TCP segment buffers, with per-socket limits and optional reservations.
+//!
+//! One fixed pool of `count × size` byte buffers (e.g. 32 × 1460 for the reference profile)
+//! serves every socket: each socket's [`SendQueue`] (data written by the application, kept
+//! until acknowledged, retransmitted straight from the buffer) and its [`RecvQueue`]
+//! (received data, in order and out of order, until the application reads it) draw buffers
+//! from it. A socket's send buffer and receive window are *limits* checked at allocation
+//! ([`SocketQuota`]), not memory set aside, which is what lets 8 sockets with 5,840-byte windows
+//! share 47 KB instead of owning 93 KB.
+//!
+//! * **Shared mode** (the default, `reserved = 0`): a socket gets a buffer when it is under its
+//!   limit and the pool has one free.
+//! * **Reserved mode** (per socket, `reserved > 0`): the first `reserved` buffers a socket holds
+//!   are guaranteed: the pool never lets other sockets take the last free buffers that
+//!   reservations still need. The rest of the pool is shared as above. The sum of reservations
+//!   may not exceed the pool.
+//!
+//! Handles ([`SegmentBuf`]) work like [`crate::pool::PacketBuf`]: neither `Clone` nor `Copy`,
+//! consumed by [`SegmentPool::free`], so double free and use after free do not compile. The pool
+//! counts buffers in use, the high-water mark, refusals for exhaustion and refusals for a
+//! socket's limit ([`SegmentPoolStats`]).
+//!
+//! ```
+//! # use stack_runtime::tcp::segment_pool::{SegmentPool, SendQueue, SocketQuota};
+//! # use stack_runtime::wire::tcp::SeqNumber;
+//! let mut bytes = [0u8; 4 * 100];
+//! let mut quotas = [SocketQuota::new(3, 3, 0), SocketQuota::new(3, 3, 1)];
+//! let mut pool = SegmentPool::new(&mut bytes, 100, &mut quotas);
+//! let mut sendq = SendQueue::<4>::new(0, SeqNumber(1000));
+//! assert_eq!(sendq.write(&mut pool, &[7; 250]), 250); // 3 buffers
+//! // Retransmit 1100..1200 straight from the pool:
+//! assert_eq!(sendq.segment(&pool, SeqNumber(1100), 1460).unwrap(), &[7; 100]);
+//! sendq.ack(&mut pool, SeqNumber(1250));
+//! assert_eq!(pool.stats().in_use, 0);
+//! ```
+//!
+//! ```compile_fail,E0382
+//! # use stack_runtime::tcp::segment_pool::{QueueKind, SegmentPool, SocketQuota};
+//! # use stack_runtime::wire::tcp::SeqNumber;
+//! let mut bytes = [0u8; 4 * 100];
+//! let mut quotas = [SocketQuota::new(3, 3, 0)];
+//! let mut pool = SegmentPool::new(&mut bytes, 100, &mut quotas);
+//! let buf = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+//! pool.free(buf);
+//! pool.free(buf); // error[E0382]: use of moved value: `buf`
+//! ```
+//!
+//! # Worst-case RAM
+//!
+//! Everything is fixed at build time, so the worst case under any load is the static size:
+//!
+//! * the buffers: `count × size` bytes (32 × 1460 = 46,720 bytes for the reference profile),
+//!   whether 1 or 8 sockets are busy;
+//! * the pool's bookkeeping: about 85 bytes on a 32-bit MCU, the 32-byte allocation bitmap
+//!   included;
+//! * per socket: one [`SocketQuota`] (10 bytes), and per queue `N` handle slots of
+//!   `size_of::<Option<SegmentBuf>>()` = 16 bytes (e.g. `SendQueue<8>` + `RecvQueue<8>` ≈ 290
+//!   bytes with their cursors).
+//!
+//! Under load the pool can be exhausted, never exceeded: a socket that cannot get a buffer sees
+//! a full send buffer (the application waits) or drops an out-of-order segment (the peer
+//! retransmits). Reservations move no bytes: they only decide who may take the last buffers.
+
+use super::seq_ge;
+use crate::wire::tcp::SeqNumber;
+
+/// The most buffers one pool manages (the allocation bitmap is a fixed array).
+pub const MAX_SEGMENTS: usize = 256;
+
+const WORDS: usize = MAX_SEGMENTS / 32;
+
+/// Which of a socket's queues a buffer belongs to (each has its own limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueKind {
+    /// Data written by the application, not yet acknowledged by the peer.
+    Send,
+    /// Data received from the peer (in order or not), not yet read by the application.
+    Recv,
+}
+
+/// One socket's limits and current use of the pool. The caller owns a slice of these (one
+/// per socket slot) and hands it to [`SegmentPool::new`]; the socket's index in it is its id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketQuota {
+    /// Most buffers the send queue may hold (the send buffer, in buffers).
+    pub send_limit: u16,
+    /// Most buffers the receive queue may hold (the receive window, in buffers).
+    pub recv_limit: u16,
+    /// Buffers guaranteed to this socket (reserved mode); 0 for shared only.
+    pub reserved: u16,
+    send_in_use: u16,
+    recv_in_use: u16,
+}
+
+impl SocketQuota {
+    /// A quota with the given limits and reservation, nothing in use.
+    pub const fn new(send_limit: u16, recv_limit: u16, reserved: u16) -> SocketQuota {
+        SocketQuota {
+            send_limit,
+            recv_limit,
+            reserved,
+            send_in_use: 0,
+            recv_in_use: 0,
+        }
+    }
+
+    /// Buffers the send queue holds.
+    pub fn send_in_use(&self) -> u16 {
+        self.send_in_use
+    }
+
+    /// Buffers the receive queue holds.
+    pub fn recv_in_use(&self) -> u16 {
+        self.recv_in_use
+    }
+
+    fn total(&self) -> u16 {
+        self.send_in_use.saturating_add(self.recv_in_use)
+    }
+
+    /// Reserved buffers not yet taken.
+    fn unused_reservation(&self) -> usize {
+        usize::from(self.reserved.saturating_sub(self.total()))
+    }
+}
+
+/// Usage statistics of a [`SegmentPool`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SegmentPoolStats {
+    /// Buffers in the pool.
+    pub capacity: u32,
+    /// Buffers allocated now.
+    pub in_use: u32,
+    /// Most buffers ever allocated at once.
+    pub high_water: u32,
+    /// Allocations refused because no buffer was free (for this socket: free buffers all
+    /// promised to other sockets' reservations count as none).
+    pub alloc_failures: u32,
+    /// Allocations refused because the socket reached its send or receive limit.
+    pub limit_refusals: u32,
+    /// Sum of every socket's reservation.
+    pub reserved: u32,
+}
+
+/// Why an allocation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocError {
+    /// The socket id is not in the quota slice.
+    NoSuchSocket,
+    /// The socket holds as many buffers as its limit for this queue allows.
+    SocketLimit,
+    /// No buffer is free for this socket.
+    PoolExhausted,
+}
+
+/// Why [`SegmentPool::set_quota`] refused a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaError {
+    /// The socket id is not in the quota slice.
+    NoSuchSocket,
+    /// The socket still holds buffers; free them first.
+    InUse,
+    /// The reservations would exceed the pool.
+    OverReserved,
+}
+
+/// A handle to one allocated segment buffer: the only way to reach its bytes. It records the
+/// owning socket and queue, the sequence number of its first byte and which bytes of the buffer
+/// are valid. Not `Clone`; consumed by [`SegmentPool::free`].
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a SegmentBuf must be returned with SegmentPool::free, or its buffer leaks"]
+pub struct SegmentBuf {
+    index: u16,
+    owner: u16,
+    kind: QueueKind,
+    /// Offset of the first valid byte in the buffer.
+    start: u16,
+    /// Number of valid bytes from `start`.
+    len: u16,
+    /// Sequence number of the first valid byte.
+    seq: SeqNumber,
+}
+
+impl SegmentBuf {
+    /// Sequence number of the first byte held.
+    pub fn seq(&self) -> SeqNumber {
+        self.seq
+    }
+
+    /// Sequence number just past the last byte held.
+    pub fn end_seq(&self) -> SeqNumber {
+        self.seq + usize::from(self.len)
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// True when the buffer holds no byte.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The socket that owns the buffer.
+    pub fn owner(&self) -> usize {
+        usize::from(self.owner)
+    }
+
+    /// The queue the buffer belongs to.
+    pub fn kind(&self) -> QueueKind {
+        self.kind
+    }
+}
+
+/// The fixed pool of segment buffers over caller-owned storage.
+#[derive(Debug)]
+pub struct SegmentPool<'a> {
+    storage: &'a mut [u8],
+    size: usize,
+    count: usize,
+    used: [u32; WORDS],
+    sockets: &'a mut [SocketQuota],
+    /// Sum over sockets of their reserved buffers not yet taken: free buffers that shared
+    /// allocations must leave alone.
+    reserved_unused: usize,
+    stats: SegmentPoolStats,
+}
+
+impl<'a> SegmentPool<'a> {
+    /// A pool over `storage` split into buffers of `size` bytes (at most [`MAX_SEGMENTS`],
+    /// and `size` at most 65,535), for the sockets of `sockets`. Quotas whose reservations
+    /// would exceed the pool have their reservation cleared (see [`SegmentPool::set_quota`] to
+    /// be told).
+    pub fn new(storage: &'a mut [u8], size: usize, sockets: &'a mut [SocketQuota]) -> Self {
+        let size = size.min(usize::from(u16::MAX));
+        let count = storage
+            .len()
+            .checked_div(size)
+            .unwrap_or(0)
+            .min(MAX_SEGMENTS);
+        let mut reserved = 0usize;
+        for q in sockets.iter_mut() {
+            q.send_in_use = 0;
+            q.recv_in_use = 0;
+            if reserved + usize::from(q.reserved) > count {
+                q.reserved = 0;
+            }
+            reserved += usize::from(q.reserved);
+        }
+        SegmentPool {
+            storage,
+            size,
+            count,
+            used: [0; WORDS],
+            sockets,
+            reserved_unused: reserved,
+            stats: SegmentPoolStats {
+                capacity: count as u32,
+                reserved: reserved as u32,
+                ..SegmentPoolStats::default()
+            },
+        }
+    }
+
+    /// Bytes per buffer.
+    pub fn buffer_size(&self) -> usize {
+        self.size
+    }
+
+    /// Buffers in the pool.
+    pub fn capacity(&self) -> usize {
+        self.count
+    }
+
+    /// Buffers not allocated.
+    pub fn free_count(&self) -> usize {
+        self.count.saturating_sub(self.stats.in_use as usize)
+    }
+
+    /// The pool's statistics.
+    pub fn stats(&self) -> SegmentPoolStats {
+        self.stats
+    }
+
+    /// A socket's quota and use.
+    pub fn quota(&self, socket: usize) -> Option<&SocketQuota> {
+        self.sockets.get(socket)
+    }
+
+    /// Change a socket's limits and reservation (while it holds no buffer). A reservation made
+    /// while other sockets hold most of the pool is honoured as soon as they free buffers:
+    /// from then on, shared allocations can no longer take the buffers it needs.
+    pub fn set_quota(
+        &mut self,
+        socket: usize,
+        send_limit: u16,
+        recv_limit: u16,
+        reserved: u16,
+    ) -> Result<(), QuotaError> {
+        let old = *self.sockets.get(socket).ok_or(QuotaError::NoSuchSocket)?;
+        if old.total() != 0 {
+            return Err(QuotaError::InUse);
+        }
+        let others = (self.stats.reserved as usize).saturating_sub(usize::from(old.reserved));
+        if others + usize::from(reserved) > self.count {
+            return Err(QuotaError::OverReserved);
+        }
+        self.sockets[socket] = SocketQuota::new(send_limit, recv_limit, reserved);
+        self.stats.reserved = (others + usize::from(reserved)) as u32;
+        self.reserved_unused = self
+            .reserved_unused
+            .saturating_sub(usize::from(old.reserved))
+            .saturating_add(usize::from(reserved));
+        Ok(())
+    }
+
+    /// Allocate an empty buffer for `socket`'s `kind` queue, its first byte to be sequence
+    /// number `seq`.
+    pub fn alloc(
+        &mut self,
+        socket: usize,
+        kind: QueueKind,
+        seq: SeqNumber,
+    ) -> Result<SegmentBuf, AllocError> {
+        if socket > usize::from(u16::MAX) {
+            return Err(AllocError::NoSuchSocket);
+        }
+        let q = *self.sockets.get(socket).ok_or(AllocError::NoSuchSocket)?;
+        let (in_use, limit) = match kind {
+            QueueKind::Send => (q.send_in_use, q.send_limit),
+            QueueKind::Recv => (q.recv_in_use, q.recv_limit),
+        };
+        if in_use >= limit {
+            self.stats.limit_refusals = self.stats.limit_refusals.saturating_add(1);
+            return Err(AllocError::SocketLimit);
+        }
+        let from_reservation = q.unused_reservation() > 0;
+        if !from_reservation && self.free_count() <= self.reserved_unused {
+            self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
+            return Err(AllocError::PoolExhausted);
+        }
+        let Some(index) = (0..self.count).find(|&i| self.used[i / 32] & (1 << (i % 32)) == 0)
+        else {
+            self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
+            return Err(AllocError::PoolExhausted);
+        };
+        self.used[index / 32] |= 1 << (index % 32);
+        if from_reservation {
+            self.reserved_unused -= 1;
+        }
+        let q = &mut self.sockets[socket];
+        match kind {
+            QueueKind::Send => q.send_in_use += 1,
+            QueueKind::Recv => q.recv_in_use += 1,
+        }
+        self.stats.in_use += 1;
+        self.stats.high_water = self.stats.high_water.max(self.stats.in_use);
+        Ok(SegmentBuf {
+            index: index as u16,
+            owner: socket as u16,
+            kind,
+            start: 0,
+            len: 0,
+            seq,
+        })
+    }
+
+    /// Return a buffer. Consumes the handle.
+    pub fn free(&mut self, buf: SegmentBuf) {
+        let index = usize::from(buf.index);
+        let bit = 1u32 << (index % 32);
+        if index >= self.count || self.used[index / 32] & bit == 0 {
+            return;
+        }
+        self.used[index / 32] &= !bit;
+        self.stats.in_use = self.stats.in_use.saturating_sub(1);
+        if let Some(q) = self.sockets.get_mut(usize::from(buf.owner)) {
+            match buf.kind {
+                QueueKind::Send => q.send_in_use = q.send_in_use.saturating_sub(1),
+                QueueKind::Recv => q.recv_in_use = q.recv_in_use.saturating_sub(1),
+            }
+            if q.total() < q.reserved {
+                self.reserved_unused += 1;
+            }
+        }
+    }
+
+    fn whole(&self, buf: &SegmentBuf) -> &[u8] {
+        let start = usize::from(buf.index) * self.size;
+        self.storage.get(start..start + self.size).unwrap_or(&[])
+    }
+
+    fn whole_mut(&mut self, buf: &SegmentBuf) -> &mut [u8] {
+        let start = usize::from(buf.index) * self.size;
+        self.storage
+            .get_mut(start..start + self.size)
+            .unwrap_or(&mut [])
+    }
+
+    /// The bytes held in `buf`.
+    pub fn bytes(&self, buf: &SegmentBuf) -> &[u8] {
+        let start = usize::from(buf.start);
+        self.whole(buf)
+            .get(start..start + usize::from(buf.len))
+            .unwrap_or(&[])
+    }
+
+    /// Room left after the bytes held in `buf`.
+    pub fn room(&self, buf: &SegmentBuf) -> usize {
+        self.size
+            .saturating_sub(usize::from(buf.start) + usize::from(buf.len))
+    }
+
+    /// Append as much of `data` as fits to `buf`; returns the number of bytes taken.
+    pub fn append(&mut self, buf: &mut SegmentBuf, data: &[u8]) -> usize {
+        let n = data.len().min(self.room(buf));
+        let at = usize::from(buf.start) + usize::from(buf.len);
+        if let Some(dst) = self.whole_mut(buf).get_mut(at..at + n) {
+            dst.copy_from_slice(&data[..n]);
+            buf.len += n as u16;
+            n
+        } else {
+            0
+        }
+    }
+
+    /// Drop the first `n` bytes held in `buf` (acknowledged or read), advancing its sequence
+    /// number.
+    pub fn consume(&self, buf: &mut SegmentBuf, n: usize) {
+        let n = n.min(usize::from(buf.len));
+        buf.start += n as u16;
+        buf.len -= n as u16;
+        buf.seq += n;
+    }
+}
+
+// ------------------------------------------------------------------------------ queues
+
+/// A socket's send queue: the stream from SND.UNA to the last byte written, in up to `N`
+/// pool buffers. Retransmission reads the stored bytes by sequence number
+/// ([`SendQueue::segment`]) without copying them.
+#[derive(Debug)]
+pub struct SendQueue<const N: usize> {
+    socket: usize,
+    bufs: [Option<SegmentBuf>; N],
+    /// Index of the oldest buffer in `bufs` (a ring).
+    head: usize,
+    /// Buffers in use.
+    len: usize,
+    una: SeqNumber,
+    end: SeqNumber,
+}
+
+impl<const N: usize> SendQueue<N> {
+    /// An empty queue for `socket` whose first byte will be sequence number `snd_una`
+    /// (ISS + 1).
+    pub const fn new(socket: usize, snd_una: SeqNumber) -> Self {
+        SendQueue {
+            socket,
+            bufs: [const { None }; N],
+            head: 0,
+            len: 0,
+            una: snd_una,
+            end: snd_una,
+        }
+    }
+
+    /// Sequence number of the oldest byte held (SND.UNA).
+    pub fn una(&self) -> SeqNumber {
+        self.una
+    }
+
+    /// Sequence number just past the newest byte written.
+    pub fn end(&self) -> SeqNumber {
+        self.end
+    }
+
+    /// Bytes held (unacknowledged, sent or not).
+    pub fn len(&self) -> usize {
+        self.end - self.una
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Buffers held.
+    pub fn buffers(&self) -> usize {
+        self.len
+    }
+
+    fn slot(&self, i: usize) -> usize {
+        (self.head + i) % N.max(1)
+    }
+
+    /// Queue as much of `data` as the socket's limit, the pool and `N` allow: first into the
+    /// room left in the newest buffer, then into new buffers. Returns the bytes taken (0 when
+    /// the send buffer is full).
+    pub fn write(&mut self, pool: &mut SegmentPool<'_>, data: &[u8]) -> usize {
+        let mut taken = 0;
+        if self.len > 0 {
+            let tail = self.slot(self.len - 1);
+            if let Some(buf) = self.bufs[tail].as_mut() {
+                taken += pool.append(buf, data);
+            }
+        }
+        while taken < data.len() && self.len < N {
+            let Ok(mut buf) = pool.alloc(self.socket, QueueKind::Send, self.end + taken) else {
+                break;
+            };
+            let n = pool.append(&mut buf, &data[taken..]);
+            if n == 0 {
+                pool.free(buf);
+                break;
+            }
+            taken += n;
+            let slot = self.slot(self.len);
+            self.bufs[slot] = Some(buf);
+            self.len += 1;
+        }
+        self.end += taken;
+        taken
+    }
+
+    /// The peer acknowledged everything before `ack`: free the buffers it covers entirely and
+    /// trim the one it covers partly. An `ack` beyond the queued data (one that also covers
+    /// our FIN) releases everything; an old `ack` (before SND.UNA) changes nothing. Returns
+    /// the bytes released.
+    pub fn ack(&mut self, pool: &mut SegmentPool<'_>, ack: SeqNumber) -> usize {
+        if seq_ge(self.una, ack) {
+            return 0;
+        }
+        let ack = ack.min(self.end);
+        let released = ack - self.una;
+        while self.len > 0 {
+            let head = self.head;
+            let Some(buf) = self.bufs[head].as_mut() else {
+                break;
+            };
+            if seq_ge(ack, buf.end_seq()) {
+                if let Some(buf) = self.bufs[head].take() {
+                    pool.free(buf);
+                }
+                self.head = self.slot(1);
+                self.len -= 1;
+            } else {
+                let n = ack - buf.seq();
+                pool.consume(buf, n);
+                break;
+            }
+        }
+        self.una = ack;
+        released
+    }
+
+    /// The stored bytes from `seq` on, up to `max_len` and to the end of the buffer holding
+    /// `seq`: what a (re)transmission starting at `seq` sends, borrowed from the pool without a
+    /// copy. `None` when `seq` is not held. A segment never spans two buffers, so with buffers
+    /// of one MSS each segment is one buffer.
+    pub fn segment<'p>(
+        &self,
+        pool: &'p SegmentPool<'_>,
+        seq: SeqNumber,
+        max_len: usize,
+    ) -> Option<&'p [u8]> {
+        (0..self.len).find_map(|i| {
+            let buf = self.bufs[self.slot(i)].as_ref()?;
+            let off = seq.checked_sub(buf.seq()).filter(|&o| o < buf.len())?;
+            let bytes = pool.bytes(buf).get(off..)?;
+            Some(&bytes[..bytes.len().min(max_len)])
+        })
+    }
+
+    /// Free every buffer (abort or close), leaving the queue empty at its current end.
+    pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
+        for slot in self.bufs.iter_mut() {
+            if let Some(buf) = slot.take() {
+                pool.free(buf);
+            }
+        }
+        self.head = 0;
+        self.len = 0;
+        self.una = self.end;
+    }
+}
+
+/// What [`RecvQueue::insert`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecvStored {
+    /// New bytes stored.
+    pub stored: usize,
+    /// Out-of-order data from this sequence number up was evicted to make room for in-order
+    /// data (reneging, RFC 2018 §8): the assembler must forget it too.
+    pub reneged_from: Option<SeqNumber>,
+}
+
+/// A socket's receive queue: received bytes not yet read by the application, in order and out
+/// of order, in up to `N` pool buffers sorted by sequence number. The
+/// [`super::assembler::Assembler`] decides what is acknowledged; this queue only stores the
+/// bytes.
+#[derive(Debug)]
+pub struct RecvQueue<const N: usize> {
+    socket: usize,
+    /// `bufs[..len]`, ascending by sequence number, disjoint.
+    bufs: [Option<SegmentBuf>; N],
+    len: usize,
+    /// Next sequence number the application reads.
+    read: SeqNumber,
+}
+
+impl<const N: usize> RecvQueue<N> {
+    /// An empty queue for `socket`; the application's next byte is `rcv_nxt` (IRS + 1).
+    pub const fn new(socket: usize, rcv_nxt: SeqNumber) -> Self {
+        RecvQueue {
+            socket,
+            bufs: [const { None }; N],
+            len: 0,
+            read: rcv_nxt,
+        }
+    }
+
+    /// Next sequence number the application will read.
+    pub fn read_seq(&self) -> SeqNumber {
+        self.read
+    }
+
+    /// Buffers held.
+    pub fn buffers(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes readable now (contiguous from [`RecvQueue::read_seq`]).
+    pub fn readable(&self) -> usize {
+        let mut at = self.read;
+        for buf in self.bufs[..self.len].iter().flatten() {
+            if buf.seq() != at {
+                break;
+            }
+            at = buf.end_seq();
+        }
+        at - self.read
+    }
+
+    /// Store the bytes of a segment starting at `seq` (already trimmed to the receive window
+    /// by the state machine). Bytes already held or already read are skipped.
+    ///
+    /// When the socket's limit, the pool or `N` runs out, the rest is dropped (the peer
+    /// retransmits it), with one exception that keeps the connection from deadlocking: data
+    /// that continues the in-order stream (it would advance RCV.NXT) evicts the highest
+    /// out-of-order buffers to make room. Evicting SACKed data is *reneging*, which RFC 2018
+    /// §8 permits; [`RecvStored::reneged_from`] tells the state machine to forget it in the
+    /// assembler too ([`super::assembler::Assembler::truncate_from`]).
+    pub fn insert(
+        &mut self,
+        pool: &mut SegmentPool<'_>,
+        seq: SeqNumber,
+        data: &[u8],
+    ) -> RecvStored {
+        let mut result = RecvStored::default();
+        if data.len() > i32::MAX as usize {
+            return result;
+        }
+        let end = seq + data.len();
+        // Skip what was already read.
+        let mut cur = seq.max(self.read);
+        let mut i = 0;
+        while cur < end {
+            // Skip buffers entirely before `cur`.
+            while i < self.len
+                && self.bufs[i]
+                    .as_ref()
+                    .is_some_and(|b| seq_ge(cur, b.end_seq()))
+            {
+                i += 1;
+            }
+            let next_start = self.bufs[..self.len]
+                .get(i)
+                .and_then(|b| b.as_ref().map(SegmentBuf::seq));
+            if let Some(s) = next_start
+                && seq_ge(cur, s)
+            {
+                // `cur` is inside buffer i: skip to its end.
+                cur = self.bufs[i].as_ref().map_or(end, SegmentBuf::end_seq);
+                continue;
+            }
+            let piece_end = next_start.map_or(end, |s| s.min(end));
+            // Fill the room left in the buffer that ends exactly here, so that small segments
+            // do not each take a whole buffer.
+            if let Some(prev) = i.checked_sub(1).and_then(|p| self.bufs[p].as_mut())
+                && prev.end_seq() == cur
+                && pool.room(prev) > 0
+            {
+                let (from, to) = (cur - seq, piece_end - seq);
+                let n = pool.append(prev, data.get(from..to).unwrap_or(&[]));
+                cur += n;
+                result.stored += n;
+                if n > 0 {
+                    continue;
+                }
+            }
+            let in_order = cur == self.read + self.readable();
+            let buf = loop {
+                let got = if self.len < N {
+                    pool.alloc(self.socket, QueueKind::Recv, cur).ok()
+                } else {
+                    None
+                };
+                if got.is_some() || !in_order || self.len <= i {
+                    break got;
+                }
+                // Make room: evict the highest out-of-order buffer (above `cur`).
+                if let Some(evicted) = self.bufs[self.len - 1].take() {
+                    result.reneged_from = Some(evicted.seq());
+                    pool.free(evicted);
+                }
+                self.len -= 1;
+            };
+            let Some(mut buf) = buf else {
+                break;
+            };
+            let (from, to) = (cur - seq, piece_end - seq);
+            let n = pool.append(&mut buf, data.get(from..to).unwrap_or(&[]));
+            if n == 0 {
+                pool.free(buf);
+                break;
+            }
+            // Insert at position i.
+            let mut j = self.len;
+            while j > i {
+                self.bufs[j] = self.bufs[j - 1].take();
+                j -= 1;
+            }
+            self.bufs[i] = Some(buf);
+            self.len += 1;
+            i += 1;
+            cur += n;
+            result.stored += n;
+        }
+        result
+    }
+
+    /// Copy in-order bytes into `out`, freeing the buffers read entirely. Returns the bytes
+    /// copied.
+    pub fn read(&mut self, pool: &mut SegmentPool<'_>, out: &mut [u8]) -> usize {
+        let mut copied = 0;
+        while copied < out.len() && self.len > 0 {
+            let Some(buf) = self.bufs[0].as_mut() else {
+                break;
+            };
+            if buf.seq() != self.read {
+                break;
+            }
+            let bytes = pool.bytes(buf);
+            let n = bytes.len().min(out.len() - copied);
+            out[copied..copied + n].copy_from_slice(&bytes[..n]);
+            pool.consume(buf, n);
+            copied += n;
+            self.read += n;
+            if buf.is_empty() {
+                if let Some(buf) = self.bufs[0].take() {
+                    pool.free(buf);
+                }
+                for j in 1..self.len {
+                    self.bufs[j - 1] = self.bufs[j].take();
+                }
+                self.len -= 1;
+            }
+        }
+        copied
+    }
+
+    /// Free every buffer (abort or close).
+    pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
+        for slot in self.bufs.iter_mut() {
+            if let Some(buf) = slot.take() {
+                pool.free(buf);
+            }
+        }
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn alloc_free_counts_high_water_and_failures() {
+        let mut bytes = [0u8; 3 * 10];
+        let mut q = [SocketQuota::new(10, 10, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        let b = pool.alloc(0, QueueKind::Recv, SeqNumber(0)).unwrap();
+        let c = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        assert_eq!(
+            pool.alloc(0, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        assert_eq!(pool.quota(0).unwrap().send_in_use(), 2);
+        assert_eq!(pool.quota(0).unwrap().recv_in_use(), 1);
+        pool.free(a);
+        pool.free(b);
+        pool.free(c);
+        let s = pool.stats();
+        assert_eq!(
+            (s.capacity, s.in_use, s.high_water, s.alloc_failures),
+            (3, 0, 3, 1)
+        );
+        assert_eq!(pool.quota(0).unwrap().send_in_use(), 0);
+        assert_eq!(
+            pool.alloc(5, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::NoSuchSocket)
+        );
+    }
+
+    #[test]
+    fn per_socket_limits_are_checked_at_allocation() {
+        let mut bytes = [0u8; 8 * 10];
+        let mut q = [SocketQuota::new(2, 1, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        let b = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        assert_eq!(
+            pool.alloc(0, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::SocketLimit)
+        );
+        let c = pool.alloc(0, QueueKind::Recv, SeqNumber(0)).unwrap();
+        assert_eq!(
+            pool.alloc(0, QueueKind::Recv, SeqNumber(0)),
+            Err(AllocError::SocketLimit)
+        );
+        assert_eq!(pool.stats().limit_refusals, 2);
+        assert_eq!(pool.stats().alloc_failures, 0);
+        for x in [a, b, c] {
+            pool.free(x);
+        }
+    }
+
+    #[test]
+    fn shared_mode_lets_one_socket_use_the_pool_and_starve_others() {
+        let mut bytes = [0u8; 4 * 10];
+        let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let held: Vec<_> = (0..4)
+            .map(|_| pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap())
+            .collect();
+        assert_eq!(
+            pool.alloc(1, QueueKind::Recv, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        for b in held {
+            pool.free(b);
+        }
+    }
+
+    #[test]
+    fn reserved_mode_guarantees_reserved_buffers() {
+        let mut bytes = [0u8; 6 * 10];
+        // Socket 1 reserves 2 of the 6 buffers.
+        let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 2)];
+        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        assert_eq!(pool.stats().reserved, 2);
+        let mut hog = Vec::new();
+        while let Ok(b) = pool.alloc(0, QueueKind::Send, SeqNumber(0)) {
+            hog.push(b);
+        }
+        // The hog got only the 4 shared buffers.
+        assert_eq!(hog.len(), 4);
+        assert_eq!(pool.free_count(), 2);
+        let r1 = pool.alloc(1, QueueKind::Recv, SeqNumber(0)).unwrap();
+        let r2 = pool.alloc(1, QueueKind::Send, SeqNumber(0)).unwrap();
+        // Beyond its reservation, socket 1 shares like everybody else: nothing left.
+        assert_eq!(
+            pool.alloc(1, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        // When socket 1 frees one, it is held for socket 1 again, not for the hog.
+        pool.free(r1);
+        assert_eq!(
+            pool.alloc(0, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        // When the hog frees, socket 1 can go beyond its reservation.
+        pool.free(hog.pop().unwrap());
+        let r3 = pool.alloc(1, QueueKind::Send, SeqNumber(0)).unwrap();
+        let r4 = pool.alloc(1, QueueKind::Send, SeqNumber(0)).unwrap();
+        assert_eq!(pool.free_count(), 0);
+        for b in hog.into_iter().chain([r2, r3, r4]) {
+            pool.free(b);
+        }
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn set_quota_checks_reservations_and_use() {
+        let mut bytes = [0u8; 4 * 10];
+        let mut q = [SocketQuota::default(), SocketQuota::default()];
+        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        assert_eq!(pool.set_quota(0, 4, 4, 3), Ok(()));
+        assert_eq!(pool.set_quota(1, 4, 4, 2), Err(QuotaError::OverReserved));
+        assert_eq!(pool.set_quota(1, 4, 4, 1), Ok(()));
+        assert_eq!(pool.set_quota(2, 4, 4, 1), Err(QuotaError::NoSuchSocket));
+        let b = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        assert_eq!(pool.set_quota(0, 4, 4, 0), Err(QuotaError::InUse));
+        pool.free(b);
+        assert_eq!(pool.set_quota(0, 4, 4, 0), Ok(()));
+        assert_eq!(pool.stats().reserved, 1);
+        // Over-reserving quotas handed to `new` lose their reservation.
+        let mut bytes = [0u8; 2 * 10];
+        let mut q = [SocketQuota::new(1, 1, 2), SocketQuota::new(1, 1, 2)];
+        let pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        assert_eq!(pool.stats().reserved, 2);
+    }
+
+    #[test]
+    fn send_queue_fills_tail_then_new_buffers_up_to_the_limit() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(3, 0, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut sq = SendQueue::<8>::new(0, SeqNumber(500));
+        assert_eq!(sq.write(&mut pool, &[1; 50]), 50);
+        assert_eq!(sq.write(&mut pool, &[2; 100]), 100);
+        assert_eq!(sq.buffers(), 2);
+        // Limit 3 buffers = 300 bytes.
+        assert_eq!(sq.write(&mut pool, &[3; 500]), 150);
+        assert_eq!(sq.write(&mut pool, &[3; 1]), 0);
+        assert_eq!(sq.len(), 300);
+        assert_eq!(sq.end(), SeqNumber(800));
+        assert_eq!(pool.stats().limit_refusals, 2);
+    }
+
+    #[test]
+    fn send_queue_retransmits_from_the_stored_buffer_without_copying() {
+        let mut bytes = [0u8; 4 * 100];
+        let mut q = [SocketQuota::new(4, 0, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        let data: Vec<u8> = (0..250u32).map(|i| i as u8).collect();
+        sq.write(&mut pool, &data);
+        let seg = sq.segment(&pool, SeqNumber(100), 1460).unwrap();
+        assert_eq!(seg, &data[100..200]);
+        // The slice is the buffer itself, not a copy.
+        let buf = sq.bufs[1].as_ref().unwrap();
+        assert!(core::ptr::eq(seg, pool.bytes(buf)));
+        assert_eq!(
+            sq.segment(&pool, SeqNumber(150), 20).unwrap(),
+            &data[150..170]
+        );
+        assert_eq!(
+            sq.segment(&pool, SeqNumber(240), 1460).unwrap(),
+            &data[240..250]
+        );
+        assert_eq!(sq.segment(&pool, SeqNumber(250), 1460), None);
+    }
+
+    #[test]
+    fn send_queue_ack_frees_covered_buffers_and_trims_partial() {
+        let mut bytes = [0u8; 4 * 100];
+        let mut q = [SocketQuota::new(4, 0, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+        sq.write(&mut pool, &data);
+        assert_eq!(sq.ack(&mut pool, SeqNumber(150)), 150);
+        assert_eq!(pool.stats().in_use, 2);
+        assert_eq!(
+            sq.segment(&pool, SeqNumber(150), 1000).unwrap(),
+            &data[150..200]
+        );
+        assert_eq!(sq.segment(&pool, SeqNumber(120), 1000), None);
+        // Old ACKs change nothing; one that also covers a FIN releases everything.
+        assert_eq!(sq.ack(&mut pool, SeqNumber(100)), 0);
+        assert_eq!(sq.ack(&mut pool, SeqNumber(301)), 150);
+        assert_eq!(sq.una(), SeqNumber(300));
+        assert!(sq.is_empty());
+        assert_eq!(pool.stats().in_use, 0);
+        // The queue keeps working after being emptied (ring wrap of its slots).
+        for round in 0..10u8 {
+            assert_eq!(sq.write(&mut pool, &[round; 180]), 180);
+            let end = sq.end();
+            sq.ack(&mut pool, end);
+        }
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn send_queue_across_sequence_wrap() {
+        let mut bytes = [0u8; 4 * 100];
+        let mut q = [SocketQuota::new(4, 0, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let start = SeqNumber(u32::MAX - 120);
+        let mut sq = SendQueue::<4>::new(0, start);
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        sq.write(&mut pool, &data);
+        assert_eq!(
+            sq.segment(&pool, SeqNumber(5), 50).unwrap(),
+            &data[126..176]
+        );
+        assert_eq!(sq.ack(&mut pool, SeqNumber(10)), 131);
+        assert_eq!(
+            sq.segment(&pool, SeqNumber(10), 1000).unwrap(),
+            &data[131..200]
+        );
+        sq.clear(&mut pool);
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn recv_queue_stores_out_of_order_and_reads_in_order() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(0, 8, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut rq = RecvQueue::<8>::new(0, SeqNumber(1000));
+        let data: Vec<u8> = (0..400u32).map(|i| (i * 3) as u8).collect();
+        assert_eq!(
+            rq.insert(&mut pool, SeqNumber(1200), &data[200..300])
+                .stored,
+            100
+        );
+        assert_eq!(rq.readable(), 0);
+        let mut out = [0u8; 400];
+        assert_eq!(rq.read(&mut pool, &mut out), 0);
+        // Overlapping retransmission: only the new bytes are stored.
+        assert_eq!(
+            rq.insert(&mut pool, SeqNumber(1150), &data[150..350])
+                .stored,
+            100
+        );
+        assert_eq!(
+            rq.insert(&mut pool, SeqNumber(1000), &data[0..150]).stored,
+            150
+        );
+        assert_eq!(rq.readable(), 350);
+        assert_eq!(rq.read(&mut pool, &mut out[..120]), 120);
+        assert_eq!(rq.read(&mut pool, &mut out[120..]), 230);
+        assert_eq!(&out[..350], &data[..350]);
+        // Already-read data is not stored again.
+        assert_eq!(
+            rq.insert(&mut pool, SeqNumber(1000), &data[..350]).stored,
+            0
+        );
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn recv_queue_respects_receive_limit_and_wraps() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(0, 2, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let start = SeqNumber(u32::MAX - 50);
+        let mut rq = RecvQueue::<8>::new(0, start);
+        let data = [9u8; 300];
+        assert_eq!(rq.insert(&mut pool, start, &data).stored, 200);
+        assert_eq!(pool.stats().limit_refusals, 1);
+        let mut out = [0u8; 300];
+        assert_eq!(rq.read(&mut pool, &mut out), 200);
+        assert_eq!(rq.read_seq(), start + 200);
+        rq.insert(&mut pool, start + 250, &data[..10]);
+        rq.clear(&mut pool);
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn rfc2018_8_in_order_data_evicts_out_of_order_buffers_when_full() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(0, 2, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut rq = RecvQueue::<8>::new(0, SeqNumber(0));
+        rq.insert(&mut pool, SeqNumber(200), &[2; 10]);
+        rq.insert(&mut pool, SeqNumber(400), &[4; 10]);
+        // Out-of-order data does not evict.
+        let r = rq.insert(&mut pool, SeqNumber(300), &[3; 10]);
+        assert_eq!(
+            r,
+            RecvStored {
+                stored: 0,
+                reneged_from: None
+            }
+        );
+        // In-order data does, from the top.
+        let r = rq.insert(&mut pool, SeqNumber(0), &[1; 100]);
+        assert_eq!(
+            r,
+            RecvStored {
+                stored: 100,
+                reneged_from: Some(SeqNumber(400))
+            }
+        );
+        let mut out = [0u8; 200];
+        assert_eq!(rq.read(&mut pool, &mut out), 100);
+        let mut asm = crate::tcp::assembler::Assembler::<4>::new(SeqNumber(0));
+        asm.insert(SeqNumber(200), 10).unwrap();
+        asm.insert(SeqNumber(400), 10).unwrap();
+        asm.truncate_from(r.reneged_from.unwrap());
+        assert_eq!(asm.ranges().count(), 1);
+    }
+
+    #[test]
+    fn recv_queue_packs_small_segments_into_one_buffer() {
+        let mut bytes = [0u8; 4 * 100];
+        let mut q = [SocketQuota::new(0, 4, 0)];
+        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut rq = RecvQueue::<4>::new(0, SeqNumber(0));
+        for i in 0..10u32 {
+            let r = rq.insert(&mut pool, SeqNumber(i * 10), &[i as u8; 10]);
+            assert_eq!(r.stored, 10);
+        }
+        assert_eq!(rq.buffers(), 1);
+        // Out of order too: a segment continuing a stored range joins its buffer.
+        rq.insert(&mut pool, SeqNumber(300), &[1; 10]);
+        rq.insert(&mut pool, SeqNumber(310), &[2; 10]);
+        assert_eq!(rq.buffers(), 2);
+        rq.insert(&mut pool, SeqNumber(100), &[3; 150]);
+        assert_eq!(rq.readable(), 250);
+        let mut out = [0u8; 400];
+        assert_eq!(rq.read(&mut pool, &mut out), 250);
+        assert_eq!(&out[..3], &[0, 0, 0]);
+        assert_eq!(&out[245..250], &[3; 5]);
+        rq.clear(&mut pool);
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn handle_is_small() {
+        assert!(core::mem::size_of::<Option<SegmentBuf>>() <= 16);
+        assert!(core::mem::size_of::<SocketQuota>() <= 10);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn send_queue_stream_matches_model(
+            start in proptest::num::u32::ANY,
+            ops in proptest::collection::vec((proptest::bool::ANY, 0usize..250), 0..60),
+        ) {
+            let mut bytes = [0u8; 6 * 64];
+            let mut q = [SocketQuota::new(5, 0, 0)];
+            let mut pool = SegmentPool::new(&mut bytes, 64, &mut q);
+            let mut sq = SendQueue::<4>::new(0, SeqNumber(start));
+            let mut model: Vec<u8> = Vec::new(); // bytes from SND.UNA
+            let mut next_byte = 0u8;
+            for (write, n) in ops {
+                if write {
+                    let data: Vec<u8> = (0..n).map(|i| next_byte.wrapping_add(i as u8)).collect();
+                    let took = sq.write(&mut pool, &data);
+                    model.extend_from_slice(&data[..took]);
+                    next_byte = next_byte.wrapping_add(took as u8);
+                } else {
+                    let k = n.min(model.len());
+                    let released = sq.ack(&mut pool, sq.una() + k);
+                    proptest::prop_assert_eq!(released, k);
+                    model.drain(..k);
+                }
+                proptest::prop_assert_eq!(sq.len(), model.len());
+                proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
+                // Every byte readable by sequence number.
+                let mut off = 0;
+                while off < model.len() {
+                    let seg = sq.segment(&pool, sq.una() + off, 1460).unwrap();
+                    proptest::prop_assert!(!seg.is_empty());
+                    proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
+                    off += seg.len();
+                }
+            }
+        }
+
+        #[test]
+        fn recv_queue_delivers_the_stream_once(
+            start in proptest::num::u32::ANY,
+            segs in proptest::collection::vec((0usize..300, 1usize..80), 0..40),
+        ) {
+            let stream: Vec<u8> = (0..400u32).map(|i| (i * 13 + 1) as u8).collect();
+            let mut bytes = [0u8; 16 * 50];
+            let mut q = [SocketQuota::new(0, 16, 0)];
+            let mut pool = SegmentPool::new(&mut bytes, 50, &mut q);
+            let mut rq = RecvQueue::<16>::new(0, SeqNumber(start));
+            let mut got = Vec::new();
+            for (off, len) in segs.into_iter().chain([(0, 400); 12]) {
+                let end = (off + len).min(400);
+                rq.insert(&mut pool, SeqNumber(start) + off, &stream[off..end]);
+                let mut out = [0u8; 64];
+                loop {
+                    let n = rq.read(&mut pool, &mut out);
+                    if n == 0 { break; }
+                    got.extend_from_slice(&out[..n]);
+                }
+                proptest::prop_assert_eq!(&got[..], &stream[..got.len()]);
+            }
+            proptest::prop_assert_eq!(got.len(), 400, "in-order data always gets through");
+            proptest::prop_assert_eq!(pool.stats().in_use as usize, rq.buffers());
+        }
+    }
+}
