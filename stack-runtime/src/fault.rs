@@ -1595,6 +1595,7 @@ mod tests {
                         reassembly: &mut reassembly,
                         reassembly_bytes: &mut reassembly_bytes,
                         udp: &mut udp,
+                        tcp: crate::TcpStorage::none(),
                     },
                     EthernetAddress($mac),
                 );

@@ -130,6 +130,71 @@ define_stats! {
         tx_no_route,
         /// Outgoing packet dropped: larger than a packet buffer or the MTU allows.
         tx_too_large,
+        /// DHCP message that does not parse (bad cookie, overrunning or impossible option,
+        /// no message type) or whose UDP checksum does not verify.
+        dhcp_malformed,
+        /// DHCP message that parses but is not for us now: another transaction id or client
+        /// hardware address, a message type the current state does not expect, an offer or
+        /// ack without the fields it needs.
+        dhcp_ignored,
+        /// DNS response shorter than its header or cut off mid-record.
+        dns_truncated,
+        /// DNS response whose section counts promise more records than it holds.
+        dns_count_overrun,
+        /// DNS response with a compression pointer loop.
+        dns_pointer_loop,
+        /// DNS response with a forward compression pointer.
+        dns_forward_pointer,
+        /// DNS response with a name longer than 255 bytes.
+        dns_name_too_long,
+        /// DNS response with a label longer than 63 bytes.
+        dns_label_too_long,
+        /// DNS response with the TC bit (no DNS over TCP here).
+        dns_tc_flag,
+        /// DNS response otherwise malformed (bad record length, not a response) or with a bad
+        /// UDP checksum.
+        dns_malformed,
+        /// DNS response that matches no outstanding query (id, server or question differ).
+        dns_unmatched,
+        /// TCP segment too short or with malformed header, ports or options.
+        tcp_malformed,
+        /// TCP segment with a bad checksum.
+        tcp_bad_checksum,
+        /// TCP segment sent to a broadcast or multicast address.
+        tcp_not_unicast,
+        /// TCP segment for a port with no connection or listener (answered with a RST unless
+        /// it was one).
+        tcp_closed_port,
+        /// Connection refused because every socket slot was taken (RST sent).
+        tcp_refused_no_socket,
+        /// SYN dropped: the listener's backlog was full and SYN cookies are off.
+        tcp_backlog_full,
+        /// ACK to a listener carrying an invalid or expired SYN cookie (RST sent).
+        tcp_cookie_invalid,
+        /// Segment outside the receive window (an ACK is sent unless it was a RST).
+        tcp_out_of_window,
+        /// RST not exactly at RCV.NXT (ignored; a challenge ACK answers it in the window).
+        tcp_rst_invalid,
+        /// SYN received in a synchronized state (answered with a challenge ACK).
+        tcp_syn_in_window,
+        /// Segment without ACK in a synchronized state.
+        tcp_no_ack,
+        /// ACK outside the acceptable range (challenge ACK or RST).
+        tcp_ack_invalid,
+        /// Challenge ACK not sent: the per-second limit was reached (RFC 5961 §7).
+        tcp_challenge_ack_limited,
+        /// Received data not stored for lack of pool buffers or the socket's limit.
+        tcp_rx_no_buffer,
+        /// Out-of-order data dropped: every out-of-order range slot was taken.
+        tcp_ooo_dropped,
+        /// Received data entirely duplicate (already received).
+        tcp_rx_duplicate,
+        /// Connections aborted after unanswered retransmissions.
+        tcp_timeouts,
+        /// Connections aborted after unanswered keepalives.
+        tcp_keepalive_timeouts,
+        /// Segments the stack could not send (no route or buffer); the peer retransmits.
+        tcp_tx_dropped,
     }
     traffic {
         /// Frames received from the driver.
@@ -162,6 +227,72 @@ define_stats! {
         udp_rx,
         /// UDP datagrams sent.
         udp_tx,
+        /// DHCPDISCOVER messages sent.
+        dhcp_discover_tx,
+        /// DHCPREQUEST messages sent (selecting, renewing, rebinding).
+        dhcp_request_tx,
+        /// DHCPDECLINE messages sent (the offered address was in use).
+        dhcp_decline_tx,
+        /// DHCPOFFER messages accepted.
+        dhcp_offer_rx,
+        /// DHCPACK messages accepted.
+        dhcp_ack_rx,
+        /// DHCPNAK messages accepted (the client restarts).
+        dhcp_nak_rx,
+        /// Leases obtained (INIT to BOUND).
+        dhcp_bound,
+        /// Leases extended (RENEWING or REBINDING back to BOUND).
+        dhcp_renewed,
+        /// Times the client entered RENEWING (T1).
+        dhcp_renewing,
+        /// Times the client entered REBINDING (T2).
+        dhcp_rebinding,
+        /// Leases lost (expired or NAKed): the address was dropped.
+        dhcp_lost,
+        /// DHCP retransmissions after a timeout.
+        dhcp_retransmits,
+        /// Offered addresses found in use by ARP probing (RFC 5227).
+        dhcp_conflicts,
+        /// DNS queries sent (retransmissions included).
+        dns_queries_tx,
+        /// DNS responses accepted.
+        dns_responses_rx,
+        /// Lookups answered from the cache without a query.
+        dns_cache_hits,
+        /// Lookups that ended in NXDOMAIN.
+        dns_nxdomain,
+        /// Lookups that failed after every server and retry.
+        dns_failures,
+        /// DNS retransmissions after a timeout (same or next server).
+        dns_retransmits,
+        /// TCP segments accepted (checksum and header valid).
+        tcp_segments_rx,
+        /// TCP segments sent.
+        tcp_segments_tx,
+        /// Connections that reached ESTABLISHED.
+        tcp_connections_established,
+        /// Segments retransmitted (timeout, fast retransmit, SACK recovery).
+        tcp_retransmits,
+        /// Fast retransmissions (entries into loss recovery).
+        tcp_fast_retransmits,
+        /// Retransmission timeouts.
+        tcp_rto_expired,
+        /// RSTs sent.
+        tcp_resets_tx,
+        /// Valid RSTs received.
+        tcp_resets_rx,
+        /// Challenge ACKs sent (RFC 5961).
+        tcp_challenge_acks,
+        /// SYN-ACKs sent with a SYN cookie (the listener's backlog was full).
+        tcp_syn_cookies_sent,
+        /// Connections accepted from a valid SYN cookie.
+        tcp_syn_cookies_accepted,
+        /// TIME-WAIT slots reused for a new connection because every slot was taken.
+        tcp_time_wait_reused,
+        /// Zero-window probes sent.
+        tcp_window_probes,
+        /// Keepalive probes sent.
+        tcp_keepalives_tx,
     }
     gauges {
         /// Number of packet buffers.
@@ -196,6 +327,34 @@ define_stats! {
         udp_sockets_in_use,
         /// Most UDP sockets ever bound at once.
         udp_sockets_high_water,
+        /// Number of DNS cache entries.
+        dns_cache_capacity,
+        /// DNS cache entries holding an unexpired answer.
+        dns_cache_in_use,
+        /// Most DNS cache entries ever in use at once.
+        dns_cache_high_water,
+        /// Number of DNS query slots.
+        dns_queries_capacity,
+        /// DNS query slots in use now.
+        dns_queries_in_use,
+        /// Most DNS query slots ever in use at once.
+        dns_queries_high_water,
+        /// Number of TCP socket slots.
+        tcp_sockets_capacity,
+        /// TCP socket slots in use now (any state but free, TIME-WAIT included).
+        tcp_sockets_in_use,
+        /// Most TCP socket slots ever in use at once.
+        tcp_sockets_high_water,
+        /// Number of TCP segment buffers in the shared pool.
+        tcp_segments_capacity,
+        /// TCP segment buffers in use now (send and receive queues).
+        tcp_segments_in_use,
+        /// Most TCP segment buffers ever in use at once.
+        tcp_segments_high_water,
+        /// Failed TCP segment-buffer allocations (pool empty).
+        tcp_segments_alloc_failures,
+        /// TCP segment-buffer allocations refused by a socket's limit.
+        tcp_segments_limit_refusals,
     }
 }
 

@@ -54,6 +54,7 @@ fn two_stacks_talk_through_the_public_api() {
             reassembly: &mut reasm_a,
             reassembly_bytes: &mut reasm_bytes_a,
             udp: &mut udp_a,
+            tcp: stack_runtime::TcpStorage::none(),
         },
         MAC_A,
     );
@@ -78,6 +79,7 @@ fn two_stacks_talk_through_the_public_api() {
             reassembly: &mut reasm_b,
             reassembly_bytes: &mut reasm_bytes_b,
             udp: &mut udp_b,
+            tcp: stack_runtime::TcpStorage::none(),
         },
         MAC_B,
     );

@@ -88,7 +88,8 @@ pub struct Budget {
 }
 
 /// Output formats of `stackgen budget`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// A table for the terminal.
     Text,

@@ -1,15 +1,16 @@
-//! The command line: `stackgen check`, `stackgen budget`, `stackgen schema`.
+//! The command line: `stackgen check`, `stackgen budget`, `stackgen generate`, `stackgen schema`.
 //!
 //! [`run`] takes the arguments and two writers and returns the exit code, so tests drive exactly
 //! what the binary does. Exit codes: [`EXIT_OK`], [`EXIT_INVALID`], [`EXIT_USAGE`].
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
 use crate::budget::{Budget, Format};
+use crate::codegen::{self, GenerateError, RuntimeDependency};
 use crate::diagnostic::ToDiagnostic;
 use crate::plan::Plan;
 use crate::profile::Profile;
@@ -51,6 +52,21 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Write a crate (Cargo.toml + src/lib.rs) that owns every pool of the profile's stack.
+    ///
+    /// The crate depends on stack-runtime by path: by default the stack-runtime of the
+    /// repository this stackgen was built in, written relative to DIR.
+    Generate {
+        /// The profile, e.g. profiles/host-tap.toml.
+        profile: PathBuf,
+        /// The directory to write the crate to (created if missing; files in it are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The stack-runtime crate to depend on (a directory with its Cargo.toml), instead of
+        /// the one in stackgen's own repository.
+        #[arg(long, value_name = "PATH")]
+        runtime_path: Option<PathBuf>,
     },
     /// Print the JSON Schema of profiles (for editors such as taplo).
     Schema,
@@ -95,7 +111,98 @@ where
                 EXIT_INVALID
             }
         },
+        Command::Generate {
+            profile,
+            out: dir,
+            runtime_path,
+        } => match Source::load(&profile) {
+            Ok(source) => generate(
+                &source,
+                &dir,
+                runtime_path.as_deref(),
+                cli.deny_warnings,
+                out,
+                err,
+            ),
+            Err(error) => {
+                let _ = writeln!(err, "{error}");
+                EXIT_INVALID
+            }
+        },
     }
+}
+
+/// `stackgen generate` on a loaded profile: validates it as `check` does (errors and limits
+/// stop it; warnings are printed, and denied under `--deny-warnings`), then writes
+/// `dir/Cargo.toml` and `dir/src/lib.rs` and names them on `out`.
+///
+/// stack-runtime is found at `runtime_path` when given, else in stackgen's own repository;
+/// either way the dependency is written as a path relative to `dir`.
+pub fn generate(
+    source: &Source,
+    dir: &Path,
+    runtime_path: Option<&Path>,
+    deny_warnings: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let Some(plan) = plan_or_report(source, err) else {
+        return EXIT_INVALID;
+    };
+    let status = finish(source, &plan, deny_warnings, err);
+    if status != EXIT_OK {
+        return status;
+    }
+    match write_generated(source, &plan, dir, runtime_path) {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "wrote {} and {}",
+                dir.join("Cargo.toml").display(),
+                dir.join("src").join("lib.rs").display()
+            );
+            EXIT_OK
+        }
+        Err(error) => {
+            let _ = writeln!(err, "{error}");
+            EXIT_INVALID
+        }
+    }
+}
+
+fn write_generated(
+    source: &Source,
+    plan: &Plan,
+    dir: &Path,
+    runtime_path: Option<&Path>,
+) -> Result<(), GenerateError> {
+    let runtime = match runtime_path {
+        Some(path) => {
+            if !path.join("Cargo.toml").is_file() {
+                return Err(GenerateError::NotACrate {
+                    path: path.display().to_string(),
+                });
+            }
+            path.canonicalize().map_err(|source| GenerateError::Write {
+                path: path.display().to_string(),
+                source,
+            })?
+        }
+        None => codegen::repository_runtime().ok_or_else(|| GenerateError::RuntimeNotFound {
+            looked_at: format!("{}/../stack-runtime", env!("CARGO_MANIFEST_DIR")),
+        })?,
+    };
+    std::fs::create_dir_all(dir).map_err(|source| GenerateError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let dir_abs = dir.canonicalize().map_err(|source| GenerateError::Write {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let relative = codegen::relative_path(&dir_abs, &runtime);
+    let dependency = RuntimeDependency::Path(relative.to_string_lossy().replace('\\', "/"));
+    codegen::generate_crate(plan, source, &dependency).write_to(dir)
 }
 
 /// Parses and resolves, printing every error; `None` when the profile is invalid.

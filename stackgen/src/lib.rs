@@ -9,14 +9,19 @@
 //! 3. [`plan::Plan::resolve`] applies the defaults, runs the cross-field checks, sizes every pool
 //!    and attaches the sizing [`plan::Warning`]s.
 //! 4. [`budget::Budget`] turns the plan's pools into the RAM table that `stackgen budget` prints.
+//! 5. [`codegen::items`] turns the plan into the Rust items of the stack (`stackgen generate`,
+//!    `#[stack_config]`).
 //!
-//! The command-line tool in `main.rs` is a thin wrapper around [`cli::run`].
+//! The command-line tool in `main.rs` is a thin wrapper around `cli::run` (feature `cli`, on by
+//! default).
 
 #![forbid(unsafe_code)]
 
 pub mod board;
 pub mod budget;
+#[cfg(feature = "cli")]
 pub mod cli;
+pub mod codegen;
 pub mod diagnostic;
 pub mod plan;
 pub mod profile;

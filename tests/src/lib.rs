@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: network namespaces that clean up after themselves, code run
-//! inside them, and the `host-services` example started, stopped and read back.
+//! inside them, and the example programs (`host-services`, `macro-echo`) started, stopped and
+//! read back.
 //!
 //! Every test builds its own world:
 //!
@@ -172,7 +173,14 @@ impl Netns {
     /// Starts `host-services` in the namespace on `tap0` with address 192.0.2.2/24, gateway
     /// 192.0.2.1 and `extra` arguments, and waits for its "listening" line.
     pub fn start_host_services(&self, extra: &[&str]) -> HostServices<'_> {
-        HostServices::start(self, extra)
+        HostServices::start(self, "host-services", extra)
+    }
+
+    /// Starts the example binary `program` (built beside the tests, see [`example_binary`]) the
+    /// way [`Netns::start_host_services`] starts `host-services`: same flags, and it must keep
+    /// the same output contract (`<program>: listening on …`, statistics on SIGINT).
+    pub fn start_example(&self, program: &str, extra: &[&str]) -> HostServices<'_> {
+        HostServices::start(self, program, extra)
     }
 }
 
@@ -257,15 +265,24 @@ fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
 /// # Panics
 /// When the binary is missing: the tests do not call cargo themselves.
 pub fn host_services_binary() -> PathBuf {
+    example_binary("host-services")
+}
+
+/// Where the example binary `program` was built: `<target>/debug/<program>`, found from this
+/// test executable, which sits in `<target>/debug/deps/`.
+///
+/// # Panics
+/// When the binary is missing: the tests do not call cargo themselves.
+pub fn example_binary(program: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("cannot locate the test executable");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("the test executable is not inside <target>/<profile>/deps");
-    let binary = profile_dir.join("host-services");
+    let binary = profile_dir.join(program);
     assert!(
         binary.is_file(),
-        "{} does not exist: build it first: cargo build -p host-services \
+        "{} does not exist: build it first: cargo build -p {program} \
          (`cargo xtask test` does this before running the tests)",
         binary.display()
     );
@@ -277,6 +294,8 @@ pub fn host_services_binary() -> PathBuf {
 #[derive(Debug)]
 pub struct HostServices<'ns> {
     ns: &'ns Netns,
+    /// The program's name: its binary and the prefix of its "listening" line.
+    program: String,
     child: Option<Child>,
     lines: Receiver<String>,
     stderr: Option<thread::JoinHandle<Vec<u8>>>,
@@ -285,8 +304,8 @@ pub struct HostServices<'ns> {
 }
 
 impl<'ns> HostServices<'ns> {
-    fn start(ns: &'ns Netns, extra: &[&str]) -> HostServices<'ns> {
-        let binary = host_services_binary();
+    fn start(ns: &'ns Netns, program: &str, extra: &[&str]) -> HostServices<'ns> {
+        let binary = example_binary(program);
         let ipv4 = format!("{STACK_IP}/{PREFIX_LEN}");
         let gateway = KERNEL_IP.to_string();
         let mut command = ns.command(binary.to_str().expect("target path is UTF-8"));
@@ -313,6 +332,7 @@ impl<'ns> HostServices<'ns> {
         });
         let mut services = HostServices {
             ns,
+            program: program.to_string(),
             child: Some(child),
             lines,
             stderr,
@@ -323,17 +343,17 @@ impl<'ns> HostServices<'ns> {
             let left = deadline.saturating_duration_since(Instant::now());
             match services.lines.recv_timeout(left) {
                 Ok(line) => {
-                    let ready = line.starts_with("host-services: listening on");
+                    let ready = line.starts_with(&format!("{program}: listening on"));
                     services.transcript.push(line);
                     if ready {
                         return services;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => services.fail(&format!(
-                    "host-services printed no \"listening\" line within {START_TIMEOUT:?}"
+                    "{program} printed no \"listening\" line within {START_TIMEOUT:?}"
                 )),
                 Err(RecvTimeoutError::Disconnected) => {
-                    services.fail("host-services exited before it was listening")
+                    services.fail(&format!("{program} exited before it was listening"))
                 }
             }
         }
@@ -392,9 +412,10 @@ impl<'ns> HostServices<'ns> {
     /// As [`HostServices::stop`].
     pub fn stop_with(mut self, signal: Signal) -> Statistics {
         let pid = self.pid();
+        let program = self.program.clone();
         let pid = Pid::from_raw(i32::try_from(pid).expect("pid fits i32"));
         if let Err(error) = kill(pid, signal) {
-            self.fail(&format!("cannot send {signal} to host-services: {error}"));
+            self.fail(&format!("cannot send {signal} to {program}: {error}"));
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
         let status = loop {
@@ -403,9 +424,9 @@ impl<'ns> HostServices<'ns> {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
                 Ok(None) => self.fail(&format!(
-                    "host-services did not exit within {STOP_TIMEOUT:?} of {signal}"
+                    "{program} did not exit within {STOP_TIMEOUT:?} of {signal}"
                 )),
-                Err(error) => self.fail(&format!("waiting for host-services: {error}")),
+                Err(error) => self.fail(&format!("waiting for {program}: {error}")),
             }
         };
         self.child = None;
@@ -419,15 +440,11 @@ impl<'ns> HostServices<'ns> {
             }
         }
         if !status.success() {
-            self.fail(&format!(
-                "host-services exited with {status} after {signal}"
-            ));
+            self.fail(&format!("{program} exited with {status} after {signal}"));
         }
         match Statistics::parse(&self.transcript) {
             Some(statistics) => statistics,
-            None => self.fail(&format!(
-                "host-services printed no statistics after {signal}"
-            )),
+            None => self.fail(&format!("{program} printed no statistics after {signal}")),
         }
     }
 }

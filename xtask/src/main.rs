@@ -35,6 +35,12 @@ const SYSTEM_TOOLS: &[SystemTool] = &[
               through a packet socket in the end-to-end tests",
     },
     SystemTool {
+        command: "dnsmasq",
+        package: "dnsmasq-base",
+        why: "serves DHCP and DNS to host-services inside the test namespace in \
+              tests/tests/dhcp_dns.rs (dnsmasq-base: the binary without the system service)",
+    },
+    SystemTool {
         command: "qemu-system-arm",
         package: "qemu-system-arm",
         why: "boots the qemu-services firmware on the mps2-an386 machine (LAN9118 NIC on a TAP) \
@@ -177,6 +183,38 @@ fn test() -> Result<(), String> {
             .args(["build", "--locked", "--release", "--target-dir"])
             .arg(&firmware_target_dir),
     )?;
+    // The STM32F407 firmware, a workspace of its own whose second member is the board crate
+    // (boards/stm32f407, kept out of the root workspace: embassy-stm32 builds for the target
+    // only). Formatted, linted and built like the QEMU firmware; nothing runs it (hardware).
+    let stm32_dir = workspace_root().join("examples/stm32f407-services");
+    run(
+        "firmware formatting (examples/stm32f407-services, boards/stm32f407)",
+        cargo().current_dir(&stm32_dir).args([
+            "fmt",
+            "-p",
+            "stm32f407-services",
+            "-p",
+            "stm32f407",
+            "--",
+            "--check",
+        ]),
+    )?;
+    run(
+        "firmware lints (examples/stm32f407-services, boards/stm32f407, release, -D warnings)",
+        cargo()
+            .current_dir(&stm32_dir)
+            .args(["clippy", "--workspace", "--locked", "--release"])
+            .arg("--target-dir")
+            .arg(&firmware_target_dir)
+            .args(["--", "-D", "warnings"]),
+    )?;
+    run(
+        "firmware build (examples/stm32f407-services, release, thumbv7em-none-eabihf)",
+        cargo()
+            .current_dir(&stm32_dir)
+            .args(["build", "--locked", "--release", "--target-dir"])
+            .arg(&firmware_target_dir),
+    )?;
     run(
         "documentation (cargo doc, warnings denied)",
         cargo()
@@ -187,7 +225,16 @@ fn test() -> Result<(), String> {
     // test has to call cargo while cargo holds the build lock.
     run(
         "example binaries for the end-to-end tests",
-        cargo().args(["build", "--locked", "-p", "host-services"]),
+        cargo().args([
+            "build",
+            "--locked",
+            "-p",
+            "host-services",
+            "-p",
+            "macro-echo",
+            "-p",
+            "http-fetch",
+        ]),
     )?;
     run(
         "tests (cargo test --workspace)",

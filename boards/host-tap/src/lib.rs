@@ -8,6 +8,7 @@
 //!   [`embassy_net_driver::Driver`], the same trait every chip driver implements, so the
 //!   protocol code cannot tell it from real hardware. [`TapDevice::wait`] lets a poll loop sleep
 //!   until a frame arrives or the stack's next deadline passes.
+//! - [`args`] parses the `--ipv4` and `--mac` values every host program takes.
 //! - [`pcap`] records every frame that passes through any driver into a classic libpcap file
 //!   that Wireshark and tcpdump open.
 //!
@@ -27,6 +28,7 @@
 //! This crate is the one place in the workspace allowed `unsafe`: two small blocks, the
 //! `TUNSETIFF` ioctl and `poll(2)`, each with its justification beside it.
 
+pub mod args;
 pub mod pcap;
 mod tap;
 

@@ -55,6 +55,27 @@
 //! `host-services: listening on <ip> (tap <name>, mac <mac>)` on standard output once it
 //! serves; the statistics format above; exit status 0 after SIGINT or SIGTERM.
 //!
+//! # DHCP and DNS
+//!
+//! `--dhcp` (instead of `--ipv4`/`--gateway`) takes address, gateway and DNS servers from a
+//! DHCP server (`--dhcp-conflict-detection`: probe the address with ARP first, RFC 5227), and
+//! `--resolve NAME` (repeatable) looks names up once the address is known, one after another,
+//! asking `--dns-server ADDR` or the lease's servers. They print, on standard output:
+//!
+//! * `host-services: bound <ip>/<prefix> via <gateway|none> (dns <a,b|none>)` for each new
+//!   lease, followed the first time by the "listening" line;
+//! * `host-services: renewed <ip>/<prefix> for <seconds> s` when a lease is extended;
+//! * `host-services: lease lost` when it expired or was refused (the address is gone);
+//! * `host-services: resolved <NAME> to <a.b.c.d>` or `host-services: resolve <NAME> failed:
+//!   <error>`.
+//!
+//! For example, with dnsmasq serving the TAP (`sudo dnsmasq --no-daemon --interface=tap0
+//! --bind-interfaces --dhcp-range=192.0.2.50,192.0.2.60,2m`):
+//!
+//! ```sh
+//! cargo run -p host-services -- --tap tap0 --dhcp --resolve device.example
+//! ```
+//!
 //! # Sizing
 //!
 //! The stack's memory is fixed arrays on `main`'s stack, sized for a host: 16 packet buffers of
@@ -72,7 +93,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Parser;
 use embassy_net_driver::Driver;
 use host_tap::TapDevice;
+use host_tap::args::{parse_cidr, parse_mac};
 use host_tap::pcap::Pcap;
+mod tcp_services;
+
+use stack_runtime::dhcpv4::{DhcpConfig, DhcpEvent, DhcpSlot};
+use stack_runtime::dns::{
+    DnsCacheEntry, DnsConfig, DnsError, DnsQueryHandle, DnsQuerySlot, DnsStorage,
+};
 use stack_runtime::fault::{FaultConfig, FaultyLink, Probability};
 use stack_runtime::time::{Duration, Instant};
 use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
@@ -115,12 +143,27 @@ struct Args {
     /// Name of the TAP interface (create it with `ip tuntap add dev NAME mode tap`).
     #[arg(long, value_name = "NAME")]
     tap: String,
-    /// The stack's IPv4 address and prefix length, e.g. 192.0.2.2/24.
-    #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr)]
-    ipv4: Ipv4Cidr,
+    /// The stack's IPv4 address and prefix length, e.g. 192.0.2.2/24 (or `--dhcp`).
+    #[arg(long, value_name = "ADDR/PREFIX", value_parser = parse_cidr,
+          required_unless_present = "dhcp", conflicts_with = "dhcp")]
+    ipv4: Option<Ipv4Cidr>,
     /// Default gateway for destinations off the local network.
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", conflicts_with = "dhcp")]
     gateway: Option<Ipv4Addr>,
+    /// Take address, gateway and DNS servers from a DHCP server instead of `--ipv4`/`--gateway`.
+    #[arg(long)]
+    dhcp: bool,
+    /// With `--dhcp`: probe each leased address with ARP before using it, and decline it when
+    /// another station has it (RFC 5227).
+    #[arg(long, requires = "dhcp")]
+    dhcp_conflict_detection: bool,
+    /// Resolve NAME (an A record) once the address is known and print the answer; repeat the
+    /// flag to resolve several names one after another.
+    #[arg(long, value_name = "NAME")]
+    resolve: Vec<String>,
+    /// DNS server to ask (default: those of the DHCP lease).
+    #[arg(long, value_name = "ADDR")]
+    dns_server: Option<Ipv4Addr>,
     /// The stack's MAC address (must differ from the kernel side's).
     #[arg(long, value_name = "MAC", default_value = "02:00:00:00:00:02", value_parser = parse_mac)]
     mac: [u8; 6],
@@ -149,6 +192,9 @@ struct Args {
     /// same faults.
     #[arg(long, value_name = "N", default_value_t = 1)]
     fault_seed: u64,
+    /// TCP client flags (`--connect`, `--send-bytes`).
+    #[command(flatten)]
+    tcp: tcp_services::TcpArgs,
 }
 
 impl Args {
@@ -177,51 +223,6 @@ fn parse_probability(text: &str) -> Result<Probability, String> {
 /// Parses a fault duration: `2ms`, `500us`, `1s`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     FaultConfig::parse_duration(text).map_err(|error| format!("{text:?}: {error}"))
-}
-
-/// Parses `ADDR/PREFIX`.
-fn parse_cidr(text: &str) -> Result<Ipv4Cidr, String> {
-    let (address, prefix) = text
-        .split_once('/')
-        .ok_or_else(|| format!("{text:?} is not ADDR/PREFIX (e.g. 192.0.2.2/24)"))?;
-    let address: Ipv4Addr = address
-        .parse()
-        .map_err(|error| format!("{address:?} is not an IPv4 address: {error}"))?;
-    prefix
-        .parse()
-        .ok()
-        .and_then(|prefix_len| Ipv4Cidr::new(address, prefix_len))
-        .ok_or_else(|| format!("{prefix:?} is not a prefix length from 0 to 32"))
-}
-
-/// Parses a MAC address written as six colon-separated hex bytes.
-fn parse_mac(text: &str) -> Result<[u8; 6], String> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts.next().unwrap_or("");
-        *byte = u8::from_str_radix(part, 16)
-            .ok()
-            .filter(|_| !part.is_empty() && part.len() <= 2)
-            .ok_or_else(|| format!("{text:?} is not a MAC address like 02:00:00:00:00:02"))?;
-    }
-    if parts.next().is_some() {
-        return Err(format!("{text:?} has more than six bytes"));
-    }
-    if mac[0] & 1 != 0 {
-        return Err(format!(
-            "{text:?} is a multicast address; a station needs unicast"
-        ));
-    }
-    Ok(mac)
-}
-
-/// Formats a MAC address as `02:00:00:00:00:02`.
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// A driver the main loop can sleep on and report about: the bare TAP, possibly behind the
@@ -370,6 +371,7 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
         let (rx, tx) = buffers.next().expect("one buffer pair per socket");
         UdpSlot::new(rx, tx)
     });
+    let mut tcp_memory = tcp_services::TcpMemory::new();
     let storage = StackStorage {
         packets: packets.as_flattened_mut(),
         packet_size: PACKET_SIZE,
@@ -378,14 +380,37 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
         reassembly: &mut reassembly,
         reassembly_bytes: &mut reassembly_bytes,
         udp: &mut udp,
+        tcp: tcp_memory.storage(),
     };
 
     let config = StackConfig {
-        ipv4: Some(args.ipv4),
+        ipv4: args.ipv4,
         gateway: args.gateway,
+        seed: tcp_services::stack_seed(),
         ..StackConfig::default()
     };
     let mut stack = Stack::new(config, storage, EthernetAddress(args.mac));
+    // --- the DHCP client and the DNS resolver, from their own storage ------------------------
+    let mut dhcp_slot = DhcpSlot::EMPTY;
+    let mut dns_queries = [DnsQuerySlot::EMPTY; DNS_QUERIES];
+    let mut dns_cache = [DnsCacheEntry::EMPTY; DNS_CACHE];
+    let seed = clients_seed();
+    if args.dhcp {
+        let mut dhcp_config = DhcpConfig::new(seed).with_host_name("host-services");
+        dhcp_config.conflict_detection = args.dhcp_conflict_detection;
+        stack.enable_dhcp(&mut dhcp_slot, dhcp_config);
+    }
+    let mut dns_config = DnsConfig::new(seed.rotate_left(32));
+    dns_config.servers[0] = args.dns_server;
+    stack.enable_dns(
+        DnsStorage {
+            queries: &mut dns_queries,
+            cache: &mut dns_cache,
+        },
+        dns_config,
+    );
+    let mut clients = Clients::new(args);
+    let mut tcp = tcp_services::TcpServices::new(&mut stack, &args.tcp)?;
     let echo = stack
         .udp_bind(ECHO_PORT)
         .map_err(|error| format!("cannot bind UDP port {ECHO_PORT}: {error}"))?;
@@ -394,12 +419,9 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     let now =
         || Instant::from_micros(u64::try_from(clock.elapsed().as_micros()).unwrap_or(u64::MAX));
 
-    println!(
-        "host-services: listening on {} (tap {}, mac {})",
-        args.ipv4.address,
-        args.tap,
-        format_mac(args.mac)
-    );
+    if let Some(ipv4) = args.ipv4 {
+        clients.listening(args, ipv4.address);
+    }
 
     let mut datagram = vec![0u8; 65536];
     // A received datagram whose echo did not fit the transmit buffer yet: sent after the next
@@ -410,8 +432,10 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
         let time = now();
         board.set_now(time);
         let next = stack.poll(&mut board, time);
+        let next = clients.step(args, &mut stack, time).or(next);
         let echoed = serve_echo(&mut stack, echo, &mut datagram, &mut pending, &mut counters)?;
-        if echoed {
+        let tcp_moved = tcp.step(&mut stack, time);
+        if echoed || tcp_moved {
             // Replies are queued: let the stack send them before sleeping.
             continue;
         }
@@ -436,11 +460,112 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     stats.for_each(|name, value| println!("{name}: {value}"));
     println!("udp_echo_replies: {}", counters.replies);
     println!("udp_echo_unsent: {}", counters.unsent);
+    tcp.print();
     board
         .finish()
         .map_err(|error| format!("finishing the capture: {error}"))?;
     println!("drops_total: {}", stats.drops_total());
     Ok(())
+}
+
+/// DNS lookups at once (`--resolve` runs them one after another).
+const DNS_QUERIES: usize = 2;
+/// Cached DNS answers.
+const DNS_CACHE: usize = 8;
+
+/// A seed for the clients' transaction ids and jitter: differs per run and per process.
+fn clients_seed() -> u64 {
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    time ^ u64::from(std::process::id()).rotate_left(40)
+}
+
+/// Reports the DHCP client's events and runs the `--resolve` lookups.
+#[derive(Debug)]
+struct Clients {
+    /// The "listening" line was printed.
+    listening: bool,
+    /// Names still to resolve, in order.
+    names: std::collections::VecDeque<String>,
+    /// The lookup in flight.
+    query: Option<(String, DnsQueryHandle)>,
+}
+
+impl Clients {
+    fn new(args: &Args) -> Clients {
+        Clients {
+            listening: false,
+            names: args.resolve.iter().cloned().collect(),
+            query: None,
+        }
+    }
+
+    /// Prints the "listening" line (once): the contract's sign that the stack serves.
+    fn listening(&mut self, args: &Args, address: Ipv4Addr) {
+        if !self.listening {
+            self.listening = true;
+            println!(
+                "host-services: listening on {address} (tap {}, mac {})",
+                args.tap,
+                EthernetAddress(args.mac)
+            );
+        }
+    }
+
+    /// After a poll: report DHCP events, start and finish lookups. Returns `Some(now)` when
+    /// there is more to do at once.
+    fn step(&mut self, args: &Args, stack: &mut Stack<'_>, now: Instant) -> Option<Instant> {
+        while let Some(event) = stack.dhcp_take_event() {
+            match event {
+                DhcpEvent::Bound(lease) => {
+                    let servers: Vec<String> = lease
+                        .dns_servers
+                        .iter()
+                        .flatten()
+                        .map(|s| s.to_string())
+                        .collect();
+                    println!(
+                        "host-services: bound {} via {} (dns {})",
+                        lease.address,
+                        lease.router.map_or("none".to_string(), |r| r.to_string()),
+                        if servers.is_empty() {
+                            "none".to_string()
+                        } else {
+                            servers.join(",")
+                        }
+                    );
+                    self.listening(args, lease.address.address);
+                }
+                DhcpEvent::Renewed(lease) => println!(
+                    "host-services: renewed {} for {} s",
+                    lease.address,
+                    lease.duration.total_millis() / 1000
+                ),
+                DhcpEvent::Lost => println!("host-services: lease lost"),
+            }
+        }
+        if !self.listening {
+            return None;
+        }
+        if let Some((name, handle)) = self.query.take() {
+            match stack.dns_result(handle) {
+                Err(DnsError::WouldBlock) => self.query = Some((name, handle)),
+                Ok(addr) => println!("host-services: resolved {name} to {addr}"),
+                Err(error) => println!("host-services: resolve {name} failed: {error}"),
+            }
+        }
+        if self.query.is_none()
+            && let Some(name) = self.names.pop_front()
+        {
+            match stack.dns_query(&name) {
+                Ok(handle) => self.query = Some((name, handle)),
+                Err(error) => println!("host-services: resolve {name} failed: {error}"),
+            }
+            return Some(now);
+        }
+        None
+    }
 }
 
 /// What the echo service did, printed with the stack's statistics.
@@ -498,32 +623,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn macs_are_parsed_and_checked() {
-        assert_eq!(parse_mac("02:00:00:00:00:02"), Ok([2, 0, 0, 0, 0, 2]));
-        assert_eq!(
-            parse_mac("02:AB:cd:0:1:ff"),
-            Ok([2, 0xab, 0xcd, 0, 1, 0xff])
-        );
-        assert!(parse_mac("02:00:00:00:00").is_err());
-        assert!(parse_mac("02:00:00:00:00:02:03").is_err());
-        assert!(parse_mac("02:00:00:00:00:2g").is_err());
-        assert!(parse_mac("02:00:00:00::02").is_err());
-        assert!(parse_mac("002:00:00:00:00:02").is_err());
-        assert!(parse_mac("01:00:5e:00:00:01").is_err(), "multicast");
-        assert_eq!(format_mac([2, 0xab, 0, 0, 0, 2]), "02:ab:00:00:00:02");
-    }
-
-    #[test]
-    fn cidrs_are_parsed_and_checked() {
-        let cidr = parse_cidr("192.0.2.2/24").unwrap();
-        assert_eq!(cidr.address, Ipv4Addr::new(192, 0, 2, 2));
-        assert_eq!(cidr.prefix_len, 24);
-        assert!(parse_cidr("192.0.2.2").is_err());
-        assert!(parse_cidr("192.0.2.2/33").is_err());
-        assert!(parse_cidr("192.0.2/24").is_err());
-    }
-
-    #[test]
     fn the_command_line_contract_holds() {
         let args = Args::try_parse_from([
             "host-services",
@@ -579,5 +678,21 @@ mod tests {
         assert!(with(&["--loss", "3"]).is_err(), "a bare 3 is 300 %");
         assert!(with(&["--loss", "101%"]).is_err());
         assert!(with(&["--delay", "2"]).is_err(), "a delay needs a unit");
+    }
+
+    #[test]
+    fn dhcp_and_resolve_flags_are_parsed() {
+        let parse = |extra: &[&str]| {
+            Args::try_parse_from(["host-services", "--tap", "tap0"].iter().chain(extra))
+        };
+        let args = parse(&["--dhcp", "--resolve", "a.example", "--resolve", "b.example"]).unwrap();
+        assert!(args.dhcp);
+        assert_eq!(args.ipv4, None);
+        assert_eq!(args.resolve, ["a.example", "b.example"]);
+        assert!(parse(&[]).is_err(), "--ipv4 or --dhcp is required");
+        assert!(parse(&["--dhcp", "--ipv4", "192.0.2.2/24"]).is_err());
+        assert!(parse(&["--dhcp", "--gateway", "192.0.2.1"]).is_err());
+        let args = parse(&["--ipv4", "192.0.2.2/24", "--dns-server", "192.0.2.1"]).unwrap();
+        assert_eq!(args.dns_server, Some(Ipv4Addr::new(192, 0, 2, 1)));
     }
 }

@@ -94,6 +94,7 @@ fn storage() -> StackStorage<'static> {
         reassembly: REASSEMBLY.take(),
         reassembly_bytes: REASSEMBLY_BYTES.take(),
         udp,
+        tcp: stack_runtime::TcpStorage::none(),
     }
 }
 

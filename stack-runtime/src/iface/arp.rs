@@ -30,6 +30,12 @@ impl Stack<'_> {
         if !matches!(repr.operation, ArpOperation::Request | ArpOperation::Reply) {
             return bump(&mut self.stats.arp_unsupported);
         }
+        // RFC 5227: while the DHCP client probes an offered address, ARP from another station
+        // using or probing for it is a conflict (counted in `dhcp_conflicts`).
+        #[cfg(feature = "dhcpv4")]
+        if self.dhcp_arp_conflict(&repr, now) {
+            return;
+        }
         let Some(cidr) = self.config.ipv4 else {
             return bump(&mut self.stats.arp_not_for_us);
         };
@@ -67,7 +73,7 @@ impl Stack<'_> {
 
     /// Build an ARP frame to `dst` in a pool buffer and queue it. False if it was dropped
     /// (counted).
-    fn queue_arp(&mut self, repr: ArpRepr, dst: EthernetAddress) -> bool {
+    pub(crate) fn queue_arp(&mut self, repr: ArpRepr, dst: EthernetAddress) -> bool {
         let Some(mut packet) = self.alloc_packet() else {
             return false;
         };
@@ -124,6 +130,7 @@ impl Stack<'_> {
     pub(crate) fn arp_failed(&mut self, ip: Ipv4Addr) {
         let n = self.queue.drop_for(ip, &mut self.pool);
         self.stats.arp_timeout = self.stats.arp_timeout.wrapping_add(n);
+        #[cfg(feature = "udp")]
         self.drop_udp_waiting_for(ip);
         self.drop_held_waiting_for(ip);
     }

@@ -71,6 +71,12 @@ impl Stack<'_> {
         }
         let kind = match self.classify_dst(dst) {
             Some(k) => k,
+            // DHCP: a server's unicast reply to the address it offers arrives while the
+            // interface has none yet (see `crate::dhcpv4`).
+            #[cfg(feature = "dhcpv4")]
+            None if self.dhcp_accepts(dst, packet.next_header(), packet.payload()) => {
+                DstKind::Unicast
+            }
             None => return bump(&mut self.stats.ipv4_not_for_us),
         };
         // A unicast IP packet that arrived in a link-layer broadcast or multicast frame is
@@ -144,11 +150,17 @@ impl Stack<'_> {
         // The buffer is borrowed from the reassembler while the upper layer runs; the slot is
         // only handed over (for an in-place reply) through `Origin::Reassembly`.
         match info.protocol {
+            #[cfg(feature = "icmp")]
             IpProtocol::Icmp => self.icmp_input_reassembled(info, slot, len, now),
+            #[cfg(feature = "udp")]
             IpProtocol::Udp => {
                 self.with_reassembled(slot, len, |stack, data| {
                     stack.udp_input(info, data, quote, now)
                 });
+            }
+            #[cfg(feature = "tcp")]
+            IpProtocol::Tcp => {
+                self.with_reassembled(slot, len, |stack, data| stack.tcp_input(info, data, now));
             }
             _ => {
                 bump(&mut self.stats.ipv4_unknown_protocol);
@@ -188,8 +200,12 @@ impl Stack<'_> {
     /// Hand a complete, unfragmented datagram to its protocol.
     pub(crate) fn deliver(&mut self, info: IpInfo, data: &[u8], quote: &[u8], now: Instant) {
         match info.protocol {
+            #[cfg(feature = "icmp")]
             IpProtocol::Icmp => self.icmp_input(info, data, now),
+            #[cfg(feature = "udp")]
             IpProtocol::Udp => self.udp_input(info, data, quote, now),
+            #[cfg(feature = "tcp")]
+            IpProtocol::Tcp => self.tcp_input(info, data, now),
             _ => {
                 bump(&mut self.stats.ipv4_unknown_protocol);
                 self.send_dst_unreachable(

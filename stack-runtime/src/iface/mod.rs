@@ -23,27 +23,36 @@
 
 mod arp;
 mod ethernet;
+#[cfg(feature = "icmp")]
 mod icmp;
 mod ipv4;
-#[cfg(test)]
+mod tcp;
+#[cfg(all(test, feature = "udp", feature = "icmp"))]
 mod tests;
 mod tx;
+#[cfg(feature = "udp")]
 mod udp;
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::Ipv4Addr;
+#[cfg(feature = "udp")]
+use core::net::SocketAddrV4;
 use core::task::{Context, Waker};
 
 use embassy_net_driver::Driver;
 
 use crate::arp_cache::{ArpCache, ArpConfig, ArpEntry};
+#[cfg(feature = "icmp")]
 use crate::icmp::TokenBucket;
 use crate::ipv4_reassembly::{Reassembler, ReassemblySlot};
 use crate::pool::PacketPool;
 use crate::stats::{Stats, gauge};
 use crate::time::{Duration, Instant};
-use crate::udp::{SocketTable, UdpError, UdpHandle, UdpSlot};
+use crate::udp::UdpSlot;
+#[cfg(feature = "udp")]
+use crate::udp::{SocketTable, UdpError, UdpHandle};
 use crate::wire::{EthernetAddress, Ipv4Cidr};
 
+pub use tcp::{TcpHandle, TcpListener, TcpListenerSlot, TcpStorage};
 pub use tx::PendingSlot;
 
 /// The most multicast groups one interface joins (besides the all-hosts group 224.0.0.1, which
@@ -109,6 +118,13 @@ pub struct StackConfig {
     /// Most frames received per `poll` before queued output gets its turn (default 0: as many
     /// as there are packet buffers, at least 4).
     pub rx_burst: usize,
+    /// Secret seed of the keyed hashes (TCP initial sequence numbers per RFC 6528, SYN
+    /// cookies, ephemeral ports). The board provides it, from a hardware RNG or unique ID
+    /// mixed with stored entropy; all zeros (the default) is predictable and only fit for
+    /// tests.
+    pub seed: [u8; 16],
+    /// TCP options, buffers and timers.
+    pub tcp: crate::tcp::socket::TcpConfig,
 }
 
 impl Default for StackConfig {
@@ -127,6 +143,8 @@ impl Default for StackConfig {
             icmp_errors_per_second: 10,
             icmp_error_burst: 10,
             rx_burst: 0,
+            seed: [0; 16],
+            tcp: crate::tcp::socket::TcpConfig::default(),
         }
     }
 }
@@ -159,7 +177,8 @@ impl Default for StackConfig {
 /// use stack_runtime::time::Instant;
 /// use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
 /// use stack_runtime::{
-///     ArpEntry, PendingSlot, ReassemblySlot, Stack, StackConfig, StackStorage, UdpSlot,
+///     ArpEntry, PendingSlot, ReassemblySlot, Stack, StackConfig, StackStorage, TcpStorage,
+///     UdpSlot,
 /// };
 ///
 /// let mut packets = [[0u8; 1514]; 4];
@@ -178,6 +197,7 @@ impl Default for StackConfig {
 ///     reassembly: &mut reassembly,
 ///     reassembly_bytes: &mut reassembly_bytes,
 ///     udp: &mut udp,
+///     tcp: TcpStorage::none(),
 /// };
 /// let config = StackConfig {
 ///     ipv4: Ipv4Cidr::new(Ipv4Addr::new(192, 0, 2, 2), 24),
@@ -226,6 +246,8 @@ pub struct StackStorage<'a> {
     pub reassembly_bytes: &'a mut [u8],
     /// UDP socket slots.
     pub udp: &'a mut [UdpSlot<'a>],
+    /// TCP sockets, listeners and the shared segment pool ([`TcpStorage::none`]: TCP off).
+    pub tcp: TcpStorage<'a>,
 }
 
 /// One Ethernet/IPv4 interface with ARP, ICMP and UDP, running from caller storage.
@@ -237,8 +259,10 @@ pub struct Stack<'a> {
     pub(crate) queue: tx::TxQueue<'a>,
     pub(crate) arp: ArpCache<'a>,
     pub(crate) frag: Reassembler<'a>,
+    #[cfg(feature = "udp")]
     pub(crate) sockets: SocketTable<'a>,
     pub(crate) groups: [Option<Ipv4Addr>; MAX_MULTICAST_GROUPS],
+    #[cfg(feature = "icmp")]
     pub(crate) icmp_limiter: TokenBucket,
     pub(crate) ident: u16,
     /// A gratuitous ARP is due at the next poll.
@@ -247,6 +271,15 @@ pub struct Stack<'a> {
     /// The IP MTU in force (config clamped by driver and buffers).
     pub(crate) mtu: usize,
     pub(crate) stats: Stats,
+    /// TCP sockets, listeners and segment pool.
+    #[cfg(feature = "tcp")]
+    pub(crate) tcp: tcp::TcpTable<'a>,
+    /// The DHCP client, when enabled (`Stack::enable_dhcp`; its state lives in caller storage).
+    #[cfg(feature = "dhcpv4")]
+    pub(crate) dhcp: Option<&'a mut crate::dhcpv4::DhcpSlot>,
+    /// The DNS resolver, when enabled (`Stack::enable_dns`).
+    #[cfg(feature = "dns")]
+    pub(crate) dns: Option<crate::dns::DnsClient<'a>>,
 }
 
 impl<'a> Stack<'a> {
@@ -272,14 +305,22 @@ impl<'a> Stack<'a> {
             queue: tx::TxQueue::new(storage.tx_queue),
             arp: ArpCache::new(storage.arp, arp_config),
             frag: Reassembler::new(storage.reassembly, storage.reassembly_bytes),
+            #[cfg(feature = "udp")]
             sockets: SocketTable::new(storage.udp),
             groups: [None; MAX_MULTICAST_GROUPS],
+            #[cfg(feature = "icmp")]
             icmp_limiter: TokenBucket::new(config.icmp_errors_per_second, config.icmp_error_burst),
             ident: 0x4000,
             announce: false,
             started: false,
             mtu: config.mtu,
             stats: Stats::new(),
+            #[cfg(feature = "tcp")]
+            tcp: tcp::TcpTable::new(storage.tcp, &config.tcp, config.seed),
+            #[cfg(feature = "dhcpv4")]
+            dhcp: None,
+            #[cfg(feature = "dns")]
+            dns: None,
         };
         stack.sync_stats();
         stack
@@ -366,6 +407,11 @@ impl<'a> Stack<'a> {
             }
         }
         self.run_timers(now);
+        // The DHCP client and the DNS resolver send what is due (into the transmit queue).
+        #[cfg(feature = "dhcpv4")]
+        self.dhcp_poll(now);
+        #[cfg(feature = "dns")]
+        self.dns_poll(now);
         if self.announce {
             self.announce = false;
             self.send_gratuitous_arp();
@@ -386,8 +432,13 @@ impl<'a> Stack<'a> {
             self.flush_queue(driver, &mut cx, now);
         }
         let mut busy = !self.flush_queue(driver, &mut cx, now);
+        #[cfg(feature = "udp")]
         if !busy {
             busy = !self.transmit_udp(driver, &mut cx, now);
+        }
+        #[cfg(feature = "tcp")]
+        if !busy {
+            busy = !self.transmit_tcp(driver, &mut cx, now);
         }
         if !busy {
             busy = !self.transmit_held(driver, &mut cx, now);
@@ -397,13 +448,31 @@ impl<'a> Stack<'a> {
             busy = !self.flush_queue(driver, &mut cx, now);
         }
         self.sync_stats();
-        if rx_left || busy || self.announce {
+        #[cfg(feature = "tcp")]
+        let (tcp_deadline, tcp_due) = self.tcp_deadline();
+        #[cfg(not(feature = "tcp"))]
+        let (tcp_deadline, tcp_due) = (None::<Instant>, false);
+        if rx_left || busy || self.announce || tcp_due {
             return Some(now);
         }
-        [self.arp.next_deadline(), self.frag.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        #[cfg(feature = "dhcpv4")]
+        let dhcp = self.dhcp_deadline();
+        #[cfg(not(feature = "dhcpv4"))]
+        let dhcp = None;
+        #[cfg(feature = "dns")]
+        let dns = self.dns_deadline().map(|t| t.max(now));
+        #[cfg(not(feature = "dns"))]
+        let dns = None;
+        [
+            self.arp.next_deadline(),
+            self.frag.next_deadline(),
+            dhcp,
+            dns,
+            tcp_deadline.map(|t| t.max(now)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn effective_mtu(&self, driver_mtu: usize) -> usize {
@@ -427,6 +496,8 @@ impl<'a> Stack<'a> {
 
     /// Copy pool and table usage into the statistics.
     pub(crate) fn sync_stats(&mut self) {
+        #[cfg(feature = "tcp")]
+        self.sync_tcp_stats();
         let p = self.pool.stats();
         let s = &mut self.stats;
         s.pool_packets_capacity = p.capacity;
@@ -454,21 +525,46 @@ impl<'a> Stack<'a> {
             self.frag.in_use(),
         );
         s.reassembly_high_water = s.reassembly_high_water.max(self.frag.high_water() as u32);
-        s.udp_sockets_capacity = self.sockets.slots.len() as u32;
-        gauge(
-            &mut s.udp_sockets_in_use,
-            &mut s.udp_sockets_high_water,
-            self.sockets.in_use(),
-        );
+        #[cfg(feature = "udp")]
+        {
+            s.udp_sockets_capacity = self.sockets.slots.len() as u32;
+            gauge(
+                &mut s.udp_sockets_in_use,
+                &mut s.udp_sockets_high_water,
+                self.sockets.in_use(),
+            );
+        }
     }
 
     pub(crate) fn next_ident(&mut self) -> u16 {
         self.ident = self.ident.wrapping_add(1);
         self.ident
     }
+}
 
+/// Without ICMP (feature `icmp` off) no ICMP error is ever sent.
+#[cfg(not(feature = "icmp"))]
+impl Stack<'_> {
+    pub(crate) fn send_dst_unreachable(
+        &mut self,
+        _info: ipv4::IpInfo,
+        _reason: crate::wire::Icmpv4DstUnreachable,
+        _quote: &[u8],
+        _now: Instant,
+    ) {
+    }
+}
+
+/// The UDP socket API (feature `udp`).
+#[cfg(feature = "udp")]
+impl<'a> Stack<'a> {
     /// Bind a UDP socket to `port` (0: an ephemeral port from 49152 up).
     pub fn udp_bind(&mut self, port: u16) -> Result<UdpHandle, UdpError> {
+        // Port 68 belongs to the DHCP client while it runs.
+        #[cfg(feature = "dhcpv4")]
+        if self.dhcp_owns_port(port) {
+            return Err(UdpError::AddrInUse);
+        }
         let r = self.sockets.bind(port);
         self.sync_stats();
         r

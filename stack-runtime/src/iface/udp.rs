@@ -26,6 +26,17 @@ impl Stack<'_> {
         if packet.dst_port() == 0 {
             return bump(&mut self.stats.udp_malformed);
         }
+        // The DHCP client and the DNS resolver own their ports without socket slots.
+        #[cfg(feature = "dhcpv4")]
+        if self.dhcp_owns_port(packet.dst_port()) {
+            return self.dhcp_input((info.src, info.dst), &packet, now);
+        }
+        #[cfg(feature = "dns")]
+        if packet.src_port() == crate::wire::dns::SERVER_PORT
+            && self.dns_owns_port(packet.dst_port())
+        {
+            return self.dns_input((info.src, info.dst), &packet, now);
+        }
         let payload = packet.payload();
         let meta = RecordMeta {
             port: packet.src_port(),
@@ -179,6 +190,56 @@ impl Stack<'_> {
             }
         }
         true
+    }
+
+    /// Send a UDP datagram the stack builds itself (DHCP, DNS) through the packet pool and the
+    /// transmit queue: `fill` writes the `len`-byte payload. Broadcasts go out without ARP,
+    /// from any source (0.0.0.0 included). Failures are counted; returns whether it was
+    /// queued.
+    #[cfg(any(feature = "dhcpv4", feature = "dns"))]
+    pub(crate) fn send_built_udp(
+        &mut self,
+        (src, src_port): (Ipv4Addr, u16),
+        (dst, dst_port): (Ipv4Addr, u16),
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+        now: Instant,
+    ) -> bool {
+        let hop = if dst.is_broadcast() {
+            NextHop::Mac(crate::wire::EthernetAddress::BROADCAST)
+        } else {
+            match self.route(dst) {
+                Ok(hop) => hop,
+                Err(_) => {
+                    bump(&mut self.stats.tx_no_route);
+                    return false;
+                }
+            }
+        };
+        let udp_len = crate::wire::udp::HEADER_LEN + len;
+        let repr = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Udp,
+            payload_len: udp_len,
+            hop_limit: self.config.ttl,
+        };
+        let Some(packet) = self.build_ip_packet(&repr, |buf| {
+            let mut udp = UdpPacket::new_unchecked(&mut buf[..udp_len]);
+            udp.set_src_port(src_port);
+            udp.set_dst_port(dst_port);
+            udp.set_len(udp_len as u16);
+            udp.set_checksum(0);
+            fill(udp.payload_mut());
+            udp.fill_checksum(src, dst);
+        }) else {
+            return false;
+        };
+        let queued = self.enqueue(packet, hop, now);
+        if queued {
+            bump(&mut self.stats.udp_tx);
+        }
+        queued
     }
 
     /// Drop the datagrams at the head of every socket that wait for `ip` (ARP failed).

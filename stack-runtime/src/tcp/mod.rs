@@ -27,6 +27,7 @@ pub mod rtt;
 pub mod sack;
 pub mod segment_pool;
 pub mod siphash;
+pub mod socket;
 pub mod syn_cookie;
 pub mod timers;
 

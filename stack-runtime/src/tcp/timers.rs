@@ -97,7 +97,7 @@ pub struct Timers {
 
 impl Timers {
     /// All timers stopped.
-    pub fn new(config: TimerConfig) -> Timers {
+    pub const fn new(config: TimerConfig) -> Timers {
         Timers {
             config,
             retransmit: None,

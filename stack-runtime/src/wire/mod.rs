@@ -63,6 +63,8 @@ use core::net::Ipv4Addr;
 
 pub mod arp;
 pub mod checksum;
+pub mod dhcpv4;
+pub mod dns;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
@@ -271,6 +273,10 @@ impl fmt::Display for IpProtocol {
 }
 
 pub use arp::{Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr};
+pub use dhcpv4::{MessageType as DhcpMessageType, Packet as DhcpPacket, Repr as DhcpRepr};
+pub use dns::{
+    Message as DnsMessage, Name as DnsName, Packet as DnsPacket, QueryRepr as DnsQueryRepr,
+};
 pub use ethernet::{EtherType, Frame as EthernetFrame, Repr as EthernetRepr};
 pub use icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
