@@ -306,10 +306,13 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `name` is installed: on `PATH`, or in the system directories a non-root `PATH` often
+/// lacks (dnsmasq lives in /usr/sbin).
 fn have_command(name: &str) -> bool {
-    env::var_os("PATH")
-        .map(|paths| env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
-        .unwrap_or(false)
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .any(|dir| dir.join(name).is_file())
 }
 
 /// Installs the missing Debian packages when root; otherwise names exactly what to install.
