@@ -271,6 +271,8 @@ define_stats! {
         tcp_segments_tx,
         /// Connections that reached ESTABLISHED.
         tcp_connections_established,
+        /// Connections ended because the interface's address changed or was removed.
+        tcp_address_lost,
         /// Segments retransmitted (timeout, fast retransmit, SACK recovery).
         tcp_retransmits,
         /// Fast retransmissions (entries into loss recovery).

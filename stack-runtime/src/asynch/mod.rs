@@ -374,6 +374,7 @@ impl embedded_io_async::Error for Error {
                     T::Refused => K::ConnectionRefused,
                     T::Reset => K::ConnectionReset,
                     T::TimedOut => K::TimedOut,
+                    T::AddressLost => K::ConnectionAborted,
                 }
             }
             #[cfg(feature = "udp")]

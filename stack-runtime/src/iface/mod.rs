@@ -342,9 +342,18 @@ impl<'a> Stack<'a> {
     }
 
     /// Change the address and gateway (e.g. from DHCP). A new address is announced with a
-    /// gratuitous ARP on the next poll.
+    /// gratuitous ARP on the next poll; TCP connections bound to an address the interface no
+    /// longer has are ended (`TcpError::AddressLost`).
     pub fn set_ipv4(&mut self, cidr: Option<Ipv4Cidr>, gateway: Option<Ipv4Addr>) {
         let changed = cidr != self.config.ipv4;
+        // Connections bound to an address the interface loses cannot go on (RFC 2131 §4.4.5:
+        // at lease expiry the client stops using the address).
+        #[cfg(feature = "tcp")]
+        if let Some(old) = self.config.ipv4.map(|c| c.address)
+            && cidr.map(|c| c.address) != Some(old)
+        {
+            self.tcp_close_bound_to(old);
+        }
         self.config.ipv4 = cidr;
         self.config.gateway = gateway;
         if changed {

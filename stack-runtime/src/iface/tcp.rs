@@ -485,6 +485,19 @@ mod enabled {
         }
 
         /// The earliest TCP timer, and whether a socket has something to send at once.
+        /// Ends every connection whose local address is `address`, which the interface no
+        /// longer has (their handles then report [`TcpError::AddressLost`]), and counts them.
+        pub(crate) fn tcp_close_bound_to(&mut self, address: Ipv4Addr) {
+            let tcp = &mut self.tcp;
+            for slot in tcp.sockets.iter_mut() {
+                if slot.state() != TcpState::Closed && *slot.local.ip() == address {
+                    slot.lose_address(&mut tcp.pool);
+                    bump(&mut self.stats.tcp_address_lost);
+                }
+            }
+            self.sync_tcp_stats();
+        }
+
         pub(crate) fn tcp_deadline(&self) -> (Option<Instant>, bool) {
             let mut next: Option<Instant> = None;
             let mut now = false;
@@ -1002,6 +1015,42 @@ mod enabled {
             assert!(out.is_empty());
             assert_eq!(s.stats().tcp_closed_port, 3);
             assert_eq!(s.stats().tcp_resets_tx, 2);
+        }
+
+        #[test]
+        fn losing_the_address_ends_the_connections_bound_to_it() {
+            let (mut s, mut d) = ready(2, TcpConfig::default());
+            let l = s.tcp_listen(80).unwrap();
+            let out = input(
+                &mut s,
+                &mut d,
+                &seg(40000, 80, Control::Syn, 7000, None),
+                T0,
+            );
+            let iss = out[0].seq;
+            let ack = seg(40000, 80, Control::None, 7001, Some((iss + 1).0));
+            input(&mut s, &mut d, &ack, T0);
+            let h = s.tcp_accept(l).expect("established");
+            assert_eq!(s.tcp_send(h, b"queued"), Ok(6));
+
+            // The same address again (a DHCP renewal) leaves the connection alone.
+            let same = s.ipv4();
+            s.set_ipv4(same, None);
+            assert_eq!(s.tcp_state(h), TcpState::Established);
+
+            // The lease is lost: the connection ends, its buffers return to the pool, no RST
+            // goes out from an address that is no longer ours, and the listener stays.
+            s.set_ipv4(None, None);
+            assert_eq!(s.tcp_state(h), TcpState::Closed);
+            assert_eq!(s.tcp_error(h), Some(TcpError::AddressLost));
+            assert_eq!(s.tcp_send(h, b"x"), Err(TcpError::AddressLost));
+            assert_eq!(s.stats().tcp_address_lost, 1);
+            assert_eq!(s.stats().tcp_segments_in_use, 0);
+            s.poll(&mut d, T0);
+            assert!(sent(&mut d).is_empty());
+            s.tcp_close(h);
+            assert_eq!(s.stats().tcp_sockets_in_use, 0);
+            assert_eq!(s.tcp_listen(80), Err(TcpError::AddressInUse));
         }
 
         #[test]

@@ -111,6 +111,9 @@ pub enum TcpError {
     Reset,
     /// Retransmissions or keepalives went unanswered.
     TimedOut,
+    /// The interface's address changed or was removed (a DHCP lease expired or was refused):
+    /// the connection's local address is no longer ours, so it cannot continue.
+    AddressLost,
 }
 
 impl core::fmt::Display for TcpError {
@@ -125,6 +128,7 @@ impl core::fmt::Display for TcpError {
             TcpError::Refused => "connection refused",
             TcpError::Reset => "connection reset by peer",
             TcpError::TimedOut => "connection timed out",
+            TcpError::AddressLost => "local address removed",
         })
     }
 }
@@ -751,6 +755,12 @@ impl TcpSlot {
         } else {
             bump(&mut ctx.stats.tcp_challenge_ack_limited);
         }
+    }
+
+    /// End the connection because its local address is no longer the interface's. No RST is
+    /// sent: the address it would come from is not ours any more.
+    pub(crate) fn lose_address(&mut self, pool: &mut SegmentPool<'_>) {
+        self.fail(pool, TcpError::AddressLost);
     }
 
     fn fail(&mut self, pool: &mut SegmentPool<'_>, error: TcpError) {
