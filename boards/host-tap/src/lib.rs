@@ -32,4 +32,15 @@ pub mod args;
 pub mod pcap;
 mod tap;
 
+use std::io::{self, Read};
+
+/// The board's secret seed for the stack's keyed hashes (TCP initial sequence numbers per
+/// RFC 6528, SYN cookies, ephemeral ports, DHCP and DNS ids): 16 bytes from the kernel's
+/// random source, fresh on every start.
+pub fn random_seed() -> io::Result<[u8; 16]> {
+    let mut seed = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
+    Ok(seed)
+}
+
 pub use tap::{DEFAULT_MAC, ETHERNET_MTU, TapCounters, TapDevice, TapRxToken, TapTxToken};

@@ -9,6 +9,8 @@
 //! * startup (cortex-m-rt with this crate's `memory.x`: code at 0x0, RAM at 0x2000_0000), the
 //!   interrupt and exception handlers and a panic handler that prints the message and location
 //!   on the UART;
+//! * [`alarm`]: a SysTick alarm waking a task at an instant, for async executors
+//!   ([`Board::split`]);
 //! * [`exit`]: end QEMU with a status through semihosting.
 //!
 //! [`Board::init`] brings everything up; a firmware's main loop then alternates
@@ -16,6 +18,7 @@
 //! the firmware lives in this crate only, and only around register access.
 #![no_std]
 
+pub mod alarm;
 pub mod clock;
 pub mod console;
 pub mod lan9118;
@@ -111,6 +114,13 @@ impl Board {
         // controller's registers and state shared through `cortex_m::interrupt::Mutex`.
         unsafe { NVIC::unmask(NicInterrupt) };
         Ok(Board { nic, syst })
+    }
+
+    /// Splits the board for an async executor: the Ethernet driver, and SysTick as an
+    /// [`alarm::Alarm`] (the executor sleeps by itself; the alarm's interrupt wakes it at the
+    /// stack's deadlines, the controller's interrupt when frames come).
+    pub fn split(self) -> (Lan9118, alarm::Alarm) {
+        (self.nic, alarm::Alarm::new(self.syst))
     }
 
     /// Sleeps (WFI) until the Ethernet controller interrupts, `deadline` passes, or

@@ -24,10 +24,11 @@ unsafe fn DefaultHandler(irqn: i16) {
     }
 }
 
-/// The sleep timer expired: let the main loop run.
+/// The sleep timer expired: let the main loop run, or the alarm wake its task.
 #[exception]
 fn SysTick() {
     lan9118::signal_event();
+    crate::alarm::on_systick();
 }
 
 /// Reports a hard fault (bad memory access, undefined instruction, or semihosting without

@@ -386,7 +386,7 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     let config = StackConfig {
         ipv4: args.ipv4,
         gateway: args.gateway,
-        seed: tcp_services::stack_seed(),
+        seed: host_tap::random_seed().map_err(|error| format!("reading /dev/urandom: {error}"))?,
         ..StackConfig::default()
     };
     let mut stack = Stack::new(config, storage, EthernetAddress(args.mac));

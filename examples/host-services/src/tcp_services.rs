@@ -27,24 +27,6 @@ const ECHO_PORT: u16 = 7;
 const DISCARD_PORT: u16 = 9;
 const CHARGEN_PORT: u16 = 19;
 
-/// A fresh 128-bit secret for `StackConfig::seed` (TCP initial sequence numbers and SYN
-/// cookies): the standard library's per-process random hash keys, hashed with the time.
-pub fn stack_seed() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut seed = [0u8; 16];
-    for (i, half) in seed.chunks_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(i);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        half.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    seed
-}
-
 /// The command-line flags of the TCP client.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TcpArgs {

@@ -171,9 +171,14 @@ fn run(args: &Args) -> Result<(), String> {
             segment_size: TCP_SEGMENT_SIZE,
         },
     };
-    let seed = seed();
+    let secret =
+        host_tap::random_seed().map_err(|error| format!("reading /dev/urandom: {error}"))?;
+    // The DHCP and DNS ids come from the same board seed (its second half).
+    let mut half = [0u8; 8];
+    half.copy_from_slice(&secret[8..]);
+    let seed = u64::from_le_bytes(half);
     let config = StackConfig {
-        seed: seed_bytes(seed),
+        seed: secret,
         ..StackConfig::default()
     };
     let mut stack = Stack::new(config, storage, EthernetAddress(args.mac));
@@ -330,27 +335,6 @@ fn drive<T>(
                 .map_err(|error| format!("waiting for frames: {error}"))?;
         }
     }
-}
-
-/// A seed for the stack's hashes and the clients' ids: differs per run and per process.
-fn seed() -> u64 {
-    let time = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    time ^ u64::from(std::process::id()).rotate_left(40)
-}
-
-/// 16 seed bytes from `seed`, mixed with the standard library's random hash keys.
-fn seed_bytes(seed: u64) -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = [0u8; 16];
-    for (i, half) in out.chunks_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(seed);
-        h.write_usize(i);
-        half.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    out
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@
 //! standard output once it serves; on SIGINT or SIGTERM, a line `statistics:` followed by one
 //! `name: value` line per counter, the last one `drops_total: N`, and exit status 0.
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -40,6 +40,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use host_tap::TapDevice;
+use host_tap::args::{parse_cidr, parse_mac};
+use host_tap::random_seed;
 use stack_runtime::time::Instant;
 use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
 use stack_runtime::{TcpError, TcpHandle, TcpListener, UdpError, UdpHandle};
@@ -71,62 +73,6 @@ struct Args {
     /// The stack's MAC address (default: the profile's, 02:00:00:00:00:02).
     #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     mac: Option<[u8; 6]>,
-}
-
-/// Parses `ADDR/PREFIX`.
-fn parse_cidr(text: &str) -> Result<Ipv4Cidr, String> {
-    let (address, prefix) = text
-        .split_once('/')
-        .ok_or_else(|| format!("{text:?} is not ADDR/PREFIX (e.g. 192.0.2.2/24)"))?;
-    let address: Ipv4Addr = address
-        .parse()
-        .map_err(|error| format!("{address:?} is not an IPv4 address: {error}"))?;
-    prefix
-        .parse()
-        .ok()
-        .and_then(|prefix_len| Ipv4Cidr::new(address, prefix_len))
-        .ok_or_else(|| format!("{prefix:?} is not a prefix length from 0 to 32"))
-}
-
-/// Parses a unicast MAC address written as six colon-separated hex bytes.
-fn parse_mac(text: &str) -> Result<[u8; 6], String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    let invalid = || format!("{text:?} is not a MAC address like 02:00:00:00:00:02");
-    if parts.len() != 6 {
-        return Err(invalid());
-    }
-    let mut mac = [0u8; 6];
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.is_empty() || part.len() > 2 {
-            return Err(invalid());
-        }
-        *byte = u8::from_str_radix(part, 16).map_err(|_| invalid())?;
-    }
-    if mac[0] & 1 != 0 {
-        return Err(format!(
-            "{text:?} is a multicast address; a station needs unicast"
-        ));
-    }
-    Ok(mac)
-}
-
-/// Formats a MAC address as `02:00:00:00:00:02`.
-fn format_mac(mac: EthernetAddress) -> String {
-    mac.0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// The secret seed of the stack's keyed hashes (TCP initial sequence numbers, SYN cookies,
-/// ephemeral ports), fresh from the kernel's random source on every start.
-fn random_seed() -> Result<[u8; 16], String> {
-    let mut seed = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut seed))
-        .map_err(|error| format!("cannot read a seed from /dev/urandom: {error}"))?;
-    Ok(seed)
 }
 
 fn main() -> ExitCode {
@@ -166,8 +112,8 @@ fn run(args: &Args) -> Result<(), String> {
     if args.gateway.is_some() {
         config.stack.gateway = args.gateway;
     }
-    let mut stack =
-        net::init(config, mac, random_seed()?).ok_or("the stack was already initialised")?;
+    let seed = random_seed().map_err(|error| format!("reading /dev/urandom: {error}"))?;
+    let mut stack = net::init(config, mac, seed).ok_or("the stack was already initialised")?;
     let echo = stack
         .udp_bind(ECHO_PORT)
         .map_err(|error| format!("cannot bind UDP port {ECHO_PORT}: {error}"))?;
@@ -187,8 +133,7 @@ fn run(args: &Args) -> Result<(), String> {
         .map_or_else(|| "no address".to_string(), |cidr| cidr.address.to_string());
     println!(
         "macro-echo: listening on {address} (tap {}, mac {})",
-        args.tap,
-        format_mac(mac)
+        args.tap, mac
     );
 
     // Large enough for any datagram the profile's receive buffer holds.
@@ -397,8 +342,6 @@ mod tests {
         .unwrap();
         assert_eq!(args.tap, "tap0");
         assert_eq!(args.mac, Some([2, 0, 0, 0, 0, 3]));
-        assert!(parse_mac("01:00:5e:00:00:01").is_err(), "multicast");
-        assert!(parse_mac("02:00:00:00:00").is_err());
         assert!(
             Args::try_parse_from(["macro-echo"]).is_err(),
             "--tap is required"
