@@ -1,5 +1,5 @@
 //! A one-shot alarm on SysTick for async runners: [`Alarm::wake_at`] wakes a
-//! [`Waker`] at an [`Instant`] of [`clock`](crate::clock), from the SysTick interrupt.
+//! [`Waker`] at an [`Instant`] of [`clock`], from the SysTick interrupt.
 //!
 //! An executor that sleeps (WFI/WFE) while idle needs an interrupt at the stack's next
 //! deadline; this is it. [`Board::split`](crate::Board::split) hands SysTick over to the
