@@ -16,6 +16,8 @@
 //! drops, also when the test panics; a [`HostServices`] borrows its namespace, so it is always
 //! stopped (killed if need be) before the namespace goes.
 
+pub mod qemu;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
