@@ -168,6 +168,31 @@ impl Sub for Duration {
     }
 }
 
+/// Extends readings of a wrapping 32-bit hardware counter to 64 bits, so a board turns its
+/// free-running timer into an [`Instant`] that never wraps. Read it at least once per period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WrapExtender {
+    last: u32,
+    wraps: u32,
+}
+
+impl WrapExtender {
+    /// An extender whose first reading is taken to be in the first period.
+    pub const fn new() -> WrapExtender {
+        WrapExtender { last: 0, wraps: 0 }
+    }
+
+    /// The 64-bit count for `raw`, a reading taken after every earlier one and less than one
+    /// full period after the previous one.
+    pub fn extend(&mut self, raw: u32) -> u64 {
+        if raw < self.last {
+            self.wraps = self.wraps.wrapping_add(1);
+        }
+        self.last = raw;
+        (u64::from(self.wraps) << 32) | u64::from(raw)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +209,16 @@ mod tests {
             Instant::from_micros(u64::MAX)
         );
         assert!(Instant::from_micros(1) < Instant::from_micros(2));
+    }
+
+    #[test]
+    fn readings_are_extended_across_wraps() {
+        let mut e = WrapExtender::new();
+        assert_eq!(e.extend(5), 5);
+        assert_eq!(e.extend(u32::MAX - 1), u64::from(u32::MAX - 1));
+        assert_eq!(e.extend(3), (1 << 32) + 3);
+        assert_eq!(e.extend(3), (1 << 32) + 3, "an equal reading is not a wrap");
+        assert_eq!(e.extend(10), (1 << 32) + 10);
+        assert_eq!(e.extend(0), (2 << 32));
     }
 }

@@ -12,35 +12,12 @@ use core::cell::Cell;
 
 use cortex_m::interrupt::Mutex;
 use stack_runtime::Instant;
+use stack_runtime::time::WrapExtender;
 
 use crate::lan9118::Regs;
 
 /// Counter ticks per microsecond (the counter runs at 25 MHz).
 pub const TICKS_PER_MICRO: u64 = 25;
-
-/// Extends readings of a wrapping 32-bit counter to 64 bits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WrapExtender {
-    last: u32,
-    wraps: u32,
-}
-
-impl WrapExtender {
-    /// An extender whose first reading is taken to be in the first period.
-    pub const fn new() -> WrapExtender {
-        WrapExtender { last: 0, wraps: 0 }
-    }
-
-    /// The 64-bit count for `raw`, a reading taken after every earlier one and less than one
-    /// full period after the previous one.
-    pub fn extend(&mut self, raw: u32) -> u64 {
-        if raw < self.last {
-            self.wraps = self.wraps.wrapping_add(1);
-        }
-        self.last = raw;
-        (u64::from(self.wraps) << 32) | u64::from(raw)
-    }
-}
 
 /// Converts counter ticks to an [`Instant`].
 pub const fn ticks_to_instant(ticks: u64) -> Instant {
@@ -73,17 +50,6 @@ pub fn now() -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn readings_are_extended_across_wraps() {
-        let mut e = WrapExtender::new();
-        assert_eq!(e.extend(5), 5);
-        assert_eq!(e.extend(u32::MAX - 1), u64::from(u32::MAX - 1));
-        assert_eq!(e.extend(3), (1 << 32) + 3);
-        assert_eq!(e.extend(3), (1 << 32) + 3, "an equal reading is not a wrap");
-        assert_eq!(e.extend(10), (1 << 32) + 10);
-        assert_eq!(e.extend(0), (2 << 32));
-    }
 
     #[test]
     fn ticks_become_microseconds() {

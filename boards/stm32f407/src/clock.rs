@@ -16,33 +16,10 @@ use embassy_stm32::peripherals::TIM2;
 use embassy_stm32::time::Hertz;
 use embassy_stm32::timer::low_level::Timer;
 use stack_runtime::Instant;
+use stack_runtime::time::WrapExtender;
 
 /// The counter's rate: one tick per microsecond.
 pub const TICK_HZ: u32 = 1_000_000;
-
-/// Extends readings of a wrapping 32-bit counter to 64 bits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WrapExtender {
-    last: u32,
-    wraps: u32,
-}
-
-impl WrapExtender {
-    /// An extender whose first reading is taken to be in the first period.
-    pub const fn new() -> WrapExtender {
-        WrapExtender { last: 0, wraps: 0 }
-    }
-
-    /// The 64-bit count for `raw`, a reading taken after every earlier one and less than one
-    /// full period after the previous one.
-    pub fn extend(&mut self, raw: u32) -> u64 {
-        if raw < self.last {
-            self.wraps = self.wraps.wrapping_add(1);
-        }
-        self.last = raw;
-        (u64::from(self.wraps) << 32) | u64::from(raw)
-    }
-}
 
 /// TIM2 counting microseconds since [`Clock::start`].
 pub struct Clock {
