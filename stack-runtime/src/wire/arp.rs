@@ -8,7 +8,6 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use super::be16;
 use super::{Error, EthernetAddress, Result};
 
 mod field {
@@ -65,6 +64,11 @@ impl From<Operation> for u16 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {

@@ -31,7 +31,6 @@ use core::fmt;
 use core::net::Ipv4Addr;
 
 use super::{Error, EthernetAddress, Result};
-use super::{be16, be32};
 
 /// The UDP port DHCP servers listen on.
 pub const SERVER_PORT: u16 = 67;
@@ -176,6 +175,16 @@ impl fmt::Display for MessageType {
             MessageType::Inform => "DHCPINFORM",
         })
     }
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline]
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 #[inline]

@@ -26,7 +26,6 @@ use core::fmt;
 use core::net::Ipv4Addr;
 
 use super::Error;
-use super::be16;
 
 /// The UDP port of DNS servers.
 pub const SERVER_PORT: u16 = 53;
@@ -151,6 +150,11 @@ const FLAG_AA: u16 = 0x0400;
 const FLAG_TC: u16 = 0x0200;
 const FLAG_RD: u16 = 0x0100;
 const FLAG_RA: u16 = 0x0080;
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
 
 /// A zero-copy view of a DNS message header (and the message after it).
 #[derive(Debug, Clone, PartialEq, Eq)]

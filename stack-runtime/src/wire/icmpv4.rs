@@ -8,7 +8,6 @@
 
 use core::fmt;
 
-use super::be16;
 use super::checksum;
 use super::ipv4;
 use super::{Error, IpProtocol, Result};
@@ -196,6 +195,11 @@ impl TimeExceeded {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {

@@ -8,7 +8,6 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use super::be16;
 use super::checksum;
 use super::{Error, IpProtocol, Result};
 
@@ -40,6 +39,11 @@ const OFFSET_MASK: u16 = 0x1fff;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 #[inline]

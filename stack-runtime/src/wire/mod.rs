@@ -71,18 +71,6 @@ pub mod ipv4;
 pub mod tcp;
 pub mod udp;
 
-/// Reads a big-endian `u16` at `at` (views call it only after `check_len` bounded the field).
-#[inline]
-pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-/// Reads a big-endian `u32` at `at` (views call it only after `check_len` bounded the field).
-#[inline]
-pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// Why a packet could not be parsed. Each variant corresponds to one drop
 /// counter in the interface statistics, so the set is deliberately small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

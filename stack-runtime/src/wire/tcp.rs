@@ -67,7 +67,6 @@ use core::ops;
 
 use super::checksum;
 use super::{Error, IpProtocol, Result};
-use super::{be16, be32};
 
 mod field {
     use core::ops::Range;
@@ -373,6 +372,16 @@ impl fmt::Debug for Flags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+#[inline]
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {

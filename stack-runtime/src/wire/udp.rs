@@ -12,7 +12,6 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use super::be16;
 use super::checksum;
 use super::{Error, IpProtocol, Result};
 
@@ -31,6 +30,11 @@ pub const HEADER_LEN: usize = field::CHECKSUM.end;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
+}
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
