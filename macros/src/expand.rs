@@ -19,6 +19,10 @@ pub(crate) enum ProfileArg {
     Inline(LitStr),
 }
 
+/// The environment variable that, when set, replaces the file of `profile = "…"`: `stackgen
+/// build PROFILE` sets it to build an application with the profile it was given.
+pub(crate) const PROFILE_ENV: &str = "STACKGEN_PROFILE";
+
 /// The name an inline profile is shown under in messages.
 pub(crate) const INLINE_NAME: &str = "inline profile";
 
@@ -65,11 +69,14 @@ pub(crate) fn parse_args(args: TokenStream) -> syn::Result<ProfileArg> {
 pub(crate) fn items(
     arg: &ProfileArg,
     manifest_dir: &Path,
+    profile_override: Option<&Path>,
 ) -> Result<(TokenStream, Option<PathBuf>), syn::Error> {
     let (source, span, tracked) = match arg {
         ProfileArg::File(path) => {
-            let written = path.value();
-            let full = manifest_dir.join(&written);
+            let (written, full) = match profile_override {
+                Some(chosen) => (chosen.display().to_string(), manifest_dir.join(chosen)),
+                None => (path.value(), manifest_dir.join(path.value())),
+            };
             let text = std::fs::read_to_string(&full).map_err(|error| {
                 syn::Error::new(
                     path.span(),
@@ -109,6 +116,7 @@ pub(crate) fn stack_config(
     args: TokenStream,
     item: TokenStream,
     manifest_dir: &Path,
+    profile_override: Option<&Path>,
 ) -> TokenStream {
     let module: ItemMod = match syn::parse2(item) {
         Ok(module) => module,
@@ -127,7 +135,7 @@ pub(crate) fn stack_config(
         )
         .to_compile_error();
     };
-    let generated = parse_args(args).and_then(|arg| items(&arg, manifest_dir));
+    let generated = parse_args(args).and_then(|arg| items(&arg, manifest_dir, profile_override));
     let (generated, tracked) = match generated {
         Ok(generated) => generated,
         Err(error) => {
@@ -155,9 +163,14 @@ pub(crate) fn stack_config(
         .iter()
         .filter(|attr| matches!(attr.style, AttrStyle::Inner(_)));
     let (vis, ident) = (&module.vis, &module.ident);
+    // `option_env!` puts the variable in rustc's dep-info, so cargo rebuilds the crate when
+    // `stackgen build` points it at another profile.
     let tracked = tracked.map(|path| {
         let path = path.to_string_lossy().into_owned();
-        quote! { const _: &[u8] = include_bytes!(#path); }
+        quote! {
+            const _: &[u8] = include_bytes!(#path);
+            const _: Option<&str> = option_env!(#PROFILE_ENV);
+        }
     });
     quote! {
         #(#outer)*
@@ -189,14 +202,18 @@ mod tests {
             let cli = codegen::items(&plan).to_string();
             // The macro's path, on the same file.
             let arg = ProfileArg::File(LitStr::new(&path, Span::call_site()));
-            let (macro_items, tracked) = items(&arg, &root()).unwrap();
+            let (macro_items, tracked) = items(&arg, &root(), None).unwrap();
             assert_eq!(cli, macro_items.to_string(), "{name}");
             let tracked = tracked.unwrap();
             assert!(tracked.is_absolute() && tracked.ends_with(&path));
             // And the full expansion wraps exactly those items.
-            let expansion =
-                stack_config(quote! { profile = #path }, quote! { mod net {} }, &root())
-                    .to_string();
+            let expansion = stack_config(
+                quote! { profile = #path },
+                quote! { mod net {} },
+                &root(),
+                None,
+            )
+            .to_string();
             assert!(expansion.contains(&cli), "{name}");
             assert!(expansion.contains("include_bytes !"), "{name}");
         }
@@ -208,7 +225,7 @@ mod tests {
             "tests/ui/profiles/bad-value.toml",
             Span::call_site(),
         ));
-        let error = items(&arg, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_err();
+        let error = items(&arg, Path::new(env!("CARGO_MANIFEST_DIR")), None).unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("--> tests/ui/profiles/bad-value.toml:"),
@@ -234,6 +251,7 @@ mod tests {
             quote! { profile = "x.toml" },
             quote! { mod net; },
             Path::new("."),
+            None,
         );
         assert!(expansion.to_string().contains("compile_error"));
     }
@@ -249,6 +267,7 @@ mod tests {
                 }
             },
             &root(),
+            None,
         )
         .to_string();
         assert!(
@@ -256,5 +275,23 @@ mod tests {
             "{expansion}"
         );
         assert!(expansion.contains("pub fn extra"), "{expansion}");
+    }
+
+    #[test]
+    fn the_environment_override_replaces_the_profile_file() {
+        let arg = ProfileArg::File(LitStr::new("profiles/host-tap.toml", Span::call_site()));
+        let chosen = root().join("profiles/minimal.toml");
+        let (overridden, tracked) = items(&arg, &root(), Some(&chosen)).unwrap();
+        let minimal = codegen::plan_for_codegen(&Source::load(&chosen).unwrap()).unwrap();
+        assert_eq!(overridden.to_string(), codegen::items(&minimal).to_string());
+        assert_eq!(tracked, Some(chosen.canonicalize().unwrap()));
+        let expansion = stack_config(
+            quote! { profile = "profiles/host-tap.toml" },
+            quote! { mod net {} },
+            &root(),
+            Some(&chosen),
+        )
+        .to_string();
+        assert!(expansion.contains("option_env !"), "{expansion}");
     }
 }

@@ -15,7 +15,9 @@
 //! protocols the profile turns on. See `stackgen::codegen` for the generated API.
 //!
 //! * `profile = "PATH"`: a profile file, relative to the crate's directory
-//!   (`CARGO_MANIFEST_DIR`). The crate is rebuilt when the file changes.
+//!   (`CARGO_MANIFEST_DIR`). The crate is rebuilt when the file changes. When the environment
+//!   variable `STACKGEN_PROFILE` is set (as `stackgen build PROFILE` does), it names the
+//!   profile file instead, so one application builds with any profile.
 //! * `inline = r#"…"#`: the profile written in the attribute, for small applications. Its
 //!   messages name it `inline profile` and count lines from the one with the opening quote
 //!   (line 1), so TOML line N is N - 1 lines below the quote.
@@ -42,5 +44,14 @@ pub fn stack_config(args: TokenStream, item: TokenStream) -> TokenStream {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_default();
-    expand::stack_config(args.into(), item.into(), &manifest_dir).into()
+    let profile_override = std::env::var_os(expand::PROFILE_ENV)
+        .filter(|value| !value.is_empty())
+        .map(std::path::PathBuf::from);
+    expand::stack_config(
+        args.into(),
+        item.into(),
+        &manifest_dir,
+        profile_override.as_deref(),
+    )
+    .into()
 }

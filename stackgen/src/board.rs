@@ -15,10 +15,16 @@ pub struct Board {
     pub description: &'static str,
     /// The target triple used when the profile does not set `stack.target`.
     pub default_target: &'static str,
-    /// RAM the stack may use at most, in bytes; `None` for a hosted board (no fixed limit).
+    /// RAM statics may use at most, in bytes; `None` for a hosted board (no fixed limit).
     pub ram: Option<u64>,
     /// Flash (code memory) in bytes; `None` for a hosted board.
     pub flash: Option<u64>,
+    /// Bytes of `ram` the call stack keeps for itself, which statics cannot use: `stackgen
+    /// build` adds it to the RAM total. 0 when the stack lives in memory of its own (the
+    /// STM32F407's CCM) or on a hosted board.
+    pub stack_reserve: u64,
+    /// The board support crate, relative to the repository root (`None`: no firmware board).
+    pub crate_dir: Option<&'static str>,
 }
 
 /// Every board stackgen knows, in the order `stackgen` lists them.
@@ -29,6 +35,8 @@ pub const BOARDS: &[Board] = &[
         default_target: "x86_64-unknown-linux-gnu",
         ram: None,
         flash: None,
+        stack_reserve: 0,
+        crate_dir: Some("boards/host-tap"),
     },
     Board {
         name: "qemu-mps2-an386",
@@ -36,13 +44,18 @@ pub const BOARDS: &[Board] = &[
         default_target: "thumbv7em-none-eabihf",
         ram: Some(4 * MIB),
         flash: Some(4 * MIB),
+        stack_reserve: 64 * KIB,
+        crate_dir: Some("boards/qemu-mps2-an386"),
     },
     Board {
         name: "stm32f407",
         description: "STM32F407 (Cortex-M4F, 168 MHz) with its Ethernet MAC",
         default_target: "thumbv7em-none-eabihf",
-        ram: Some(192 * KIB),
+        // The 128 KiB of SRAM the Ethernet DMA reaches; the 64 KiB of CCM hold the call stack.
+        ram: Some(128 * KIB),
         flash: Some(MIB),
+        stack_reserve: 0,
+        crate_dir: Some("boards/stm32f407"),
     },
 ];
 
@@ -74,7 +87,7 @@ mod tests {
             find("qemu-mps2-an386").unwrap().default_target,
             "thumbv7em-none-eabihf"
         );
-        assert_eq!(find("stm32f407").unwrap().ram, Some(192 * 1024));
+        assert_eq!(find("stm32f407").unwrap().ram, Some(128 * 1024));
         assert!(find("esp32").is_none());
     }
 }

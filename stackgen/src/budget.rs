@@ -46,7 +46,7 @@ pub struct TcpLoad {
     pub reserved_per_socket: u64,
     /// Bytes set aside for TCP data in total (sockets × reserved_per_socket).
     pub reserved_bytes: u64,
-    /// Segment data the shared packet-buffer pools can hold (rx + tx), bytes; 0 when reserved.
+    /// Segment data the shared segment pool holds (`tcp.segments` × MSS), bytes; 0 when reserved.
     pub shared_capacity: u64,
     /// Every socket with a full window and a full send buffer: sockets × (rx_window + send_buffer).
     pub worst_case_bytes: u64,
@@ -140,8 +140,7 @@ impl Budget {
                 shared_capacity: if reserved {
                     0
                 } else {
-                    plan.buffers.rx_count * tcp.rx_payload_per_buffer
-                        + plan.buffers.tx_count * tcp.tx_payload_per_buffer
+                    tcp.segments.min(crate::plan::TCP_SEGMENTS_MAX) * tcp.mss
                 },
                 worst_case_bytes: tcp.sockets * per_socket,
                 workload_connections: connections,

@@ -1,6 +1,7 @@
-//! The command line: `stackgen check`, `stackgen budget`, `stackgen generate`, `stackgen schema`.
+//! The command line: `stackgen check`, `stackgen budget`, `stackgen generate`, `stackgen build`,
+//! `stackgen run`, `stackgen schema`.
 //!
-//! [`run`] takes the arguments and two writers and returns the exit code, so tests drive exactly
+//! [`run()`] takes the arguments and two writers and returns the exit code, so tests drive exactly
 //! what the binary does. Exit codes: [`EXIT_OK`], [`EXIT_INVALID`], [`EXIT_USAGE`].
 
 use std::ffi::OsString;
@@ -10,6 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::budget::{Budget, Format};
+use crate::build::cargo::Progress;
+use crate::build::firmware::{self, BuildOptions, Built};
+use crate::build::run::{self, Network};
 use crate::codegen::{self, GenerateError, RuntimeDependency};
 use crate::diagnostic::ToDiagnostic;
 use crate::plan::Plan;
@@ -68,6 +72,42 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         runtime_path: Option<PathBuf>,
     },
+    /// Build the profile's application as firmware and report its memory, measured in the ELF.
+    ///
+    /// Writes firmware.elf, firmware.bin, budget.md, budget.json and budget.html under
+    /// target/stackgen/<profile>/. Exit code 1 when the firmware is over budget.ram_max or
+    /// budget.flash_max.
+    Build {
+        /// The profile, e.g. profiles/stm32f407.toml.
+        profile: PathBuf,
+        /// The application crate (a directory with its Cargo.toml), instead of the profile's
+        /// `stack.app`.
+        #[arg(long, value_name = "DIR")]
+        app: Option<PathBuf>,
+        /// The target directory (default: $CARGO_TARGET_DIR, else ./target).
+        #[arg(long, value_name = "DIR")]
+        target_dir: Option<PathBuf>,
+    },
+    /// Build, then run the firmware in QEMU with its console on standard output.
+    ///
+    /// Networking: --tap NAME (an existing TAP device), or QEMU user networking with
+    /// restrict=on and TCP forwards from 127.0.0.1 (--forward 7007:7).
+    Run {
+        /// The profile, e.g. profiles/qemu-mps2-an386.toml.
+        profile: PathBuf,
+        /// The application crate, instead of the profile's `stack.app`.
+        #[arg(long, value_name = "DIR")]
+        app: Option<PathBuf>,
+        /// The target directory (default: $CARGO_TARGET_DIR, else ./target).
+        #[arg(long, value_name = "DIR")]
+        target_dir: Option<PathBuf>,
+        /// Attach the NIC to this existing TAP device.
+        #[arg(long, value_name = "NAME", conflicts_with = "forward")]
+        tap: Option<String>,
+        /// Forward TCP port HOST on 127.0.0.1 to the firmware's port FIRMWARE (repeatable).
+        #[arg(long, value_name = "HOST:FIRMWARE")]
+        forward: Vec<crate::build::run::Forward>,
+    },
     /// Print the JSON Schema of profiles (for editors such as taplo).
     Schema,
 }
@@ -93,6 +133,63 @@ where
         }
     };
     match cli.command {
+        Command::Build {
+            profile,
+            app,
+            target_dir,
+        } => {
+            let options = BuildOptions {
+                profile,
+                app,
+                target_dir,
+                progress: Progress::Auto,
+            };
+            match firmware::build(&options) {
+                Ok(built) => report_build(&built, out),
+                Err(error) => {
+                    let _ = writeln!(err, "error: {error}");
+                    EXIT_INVALID
+                }
+            }
+        }
+        Command::Run {
+            profile,
+            app,
+            target_dir,
+            tap,
+            forward,
+        } => {
+            let options = BuildOptions {
+                profile,
+                app,
+                target_dir,
+                progress: Progress::Auto,
+            };
+            let built = match firmware::build(&options) {
+                Ok(built) => built,
+                Err(error) => {
+                    let _ = writeln!(err, "error: {error}");
+                    return EXIT_INVALID;
+                }
+            };
+            let status = report_build(&built, out);
+            if status != EXIT_OK {
+                return status;
+            }
+            let network = match tap {
+                Some(name) => Network::Tap(name),
+                None => Network::User(forward),
+            };
+            let _ = out.flush();
+            match run::run(&built.plan, &built.elf, &network) {
+                Ok(0) => EXIT_OK,
+                Ok(_) => EXIT_INVALID,
+                Err(error) => {
+                    let _ = writeln!(err, "error: {error}");
+                    EXIT_INVALID
+                }
+            }
+        }
         Command::Schema => {
             let _ = write!(out, "{}", crate::schema::schema_text());
             EXIT_OK
@@ -129,6 +226,24 @@ where
                 EXIT_INVALID
             }
         },
+    }
+}
+
+/// Prints where a build's files are and the report's summary; exit code 1 when the firmware
+/// is over a limit.
+fn report_build(built: &Built, out: &mut dyn Write) -> u8 {
+    let _ = writeln!(
+        out,
+        "firmware: {} ({}), report: {}",
+        firmware::display_relative(&built.elf),
+        firmware::display_relative(&built.bin),
+        firmware::display_relative(&built.dir.join("budget.md"))
+    );
+    let _ = write!(out, "{}", built.report.summary());
+    if built.report.over_limit() {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
     }
 }
 

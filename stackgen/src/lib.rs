@@ -19,6 +19,7 @@
 
 pub mod board;
 pub mod budget;
+pub mod build;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod codegen;

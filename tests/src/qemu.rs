@@ -68,6 +68,8 @@ pub struct Qemu<'ns> {
     lines: Receiver<String>,
     /// Everything the firmware printed so far (its UART) and QEMU's own messages.
     transcript: Vec<String>,
+    /// How many lines of `transcript` [`Qemu::wait_for_line`] has looked at.
+    scanned: usize,
 }
 
 impl<'ns> Qemu<'ns> {
@@ -111,6 +113,7 @@ impl<'ns> Qemu<'ns> {
             child: Some(child),
             lines,
             transcript: Vec::new(),
+            scanned: 0,
         };
         let deadline = Instant::now() + BOOT_TIMEOUT;
         loop {
@@ -129,6 +132,33 @@ impl<'ns> Qemu<'ns> {
                 Err(RecvTimeoutError::Disconnected) => {
                     qemu.fail("QEMU exited before the firmware was listening")
                 }
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for a console line starting with `prefix` that no earlier call
+    /// returned (lines printed before the call count too), and returns it.
+    ///
+    /// # Panics
+    /// When no such line comes in time or QEMU exits (killing QEMU, with the console transcript).
+    pub fn wait_for_line(&mut self, prefix: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Some(line) = self.transcript.get(self.scanned) {
+                self.scanned += 1;
+                if line.starts_with(prefix) {
+                    return line.clone();
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.transcript.push(line),
+                Err(RecvTimeoutError::Timeout) => self.fail(&format!(
+                    "the firmware printed no line starting with {prefix:?} within {timeout:?}"
+                )),
+                Err(RecvTimeoutError::Disconnected) => self.fail(&format!(
+                    "QEMU exited before the firmware printed a line starting with {prefix:?}"
+                )),
             }
         }
     }

@@ -1,18 +1,17 @@
 //! qemu-services: stack-runtime firmware for QEMU's `mps2-an386` machine (Cortex-M4F with a
 //! LAN9118 Ethernet controller). It does on the emulated NIC what `examples/host-services`
-//! does on a Linux TAP: the stack answers ICMP echo itself, and a UDP echo service (RFC 862)
-//! listens on port 7.
+//! does on a Linux TAP: the stack answers ICMP echo itself, UDP echo (RFC 862) listens on port
+//! 7, and TCP echo (7), discard (RFC 863, 9) and chargen (RFC 864, 19) accept connections.
 //!
-//! * Address: 192.0.2.2/24, gateway 192.0.2.1, MAC 02:00:00:00:00:02 (static).
+//! * The stack comes from `profiles/qemu-mps2-an386.toml`: `#[stack_config]` on [`net`] fills
+//!   the module with every pool of the profile in `static` storage (no heap), sized as the
+//!   profile says, and [`net::init`] builds the stack over them. Address, gateway and MAC are
+//!   the profile's: 192.0.2.2/24, gateway 192.0.2.1, MAC 02:00:00:00:00:02.
 //! * Console: UART0 (QEMU's stdio with `-nographic`). Once it serves, it prints the line
-//!   `qemu-services: listening on 192.0.2.2 (mac 02:00:00:00:00:02)`; tests wait for it.
-//! * Memory: every buffer is a `static`, placed with `static_cell`, sized like a small
-//!   profile; there is no heap. 8 packet buffers of 1536 bytes (the NIC's receive FIFO holds
-//!   about 7 full frames, so more would buy nothing), 4 ARP entries, 1 reassembly slot of
-//!   4 KiB, 2 UDP sockets with 4 KiB receive and transmit buffers.
+//!   `qemu-services: listening on 192.0.2.2 (mac 02:00:00:00:00:02)`; tests wait for it. When
+//!   a discard connection ends it prints `discard: connection closed after N bytes`.
 //! * Main loop: poll the stack, let every service run, and sleep (WFI) until the NIC
-//!   interrupts or the stack's next deadline. Services live in [`services`]; TCP echo,
-//!   discard and chargen slot in there as more fields of [`services::Services`].
+//!   interrupts or the stack's next deadline. Services live in [`services`].
 //!
 //! Build and run: see `boards/qemu-mps2-an386/README.md` (`cargo build --release` here, then
 //! `qemu-system-arm -M mps2-an386 -nographic -kernel <elf> -nic tap,…`).
@@ -21,113 +20,81 @@
 
 mod services;
 
-use core::net::Ipv4Addr;
-
 use qemu_mps2_an386::{Board, clock, entry, info, println};
-use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
-use stack_runtime::{
-    ArpEntry, PendingSlot, ReassemblySlot, Stack, StackConfig, StackStorage, UdpSlot,
-};
-use static_cell::{ConstStaticCell, StaticCell};
+use stackgen_macros::stack_config;
 
 use crate::services::Services;
 
-/// The firmware's MAC address (locally administered, unicast).
-const MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
-/// The interface address.
-const ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-/// Its prefix length.
-const PREFIX_LEN: u8 = 24;
-/// The default gateway.
-const GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The stack of `profiles/qemu-mps2-an386.toml`, generated at compile time: its pools, their
+/// sizes as constants, `config()`, `init()` and `Net`.
+#[stack_config(profile = "../../profiles/qemu-mps2-an386.toml")]
+mod net {}
 
-/// Packet buffers for what the stack builds itself (ARP, echo replies, ICMP errors), and
-/// slots in the transmit queue.
-const PACKETS: usize = 8;
-/// Bytes per packet buffer: a full 1514-byte frame, rounded up.
-const PACKET_SIZE: usize = 1536;
-/// ARP cache entries.
-const ARP_ENTRIES: usize = 4;
-/// Datagrams reassembled at once.
-const REASSEMBLY_SLOTS: usize = 1;
-/// Largest reassembled datagram, IPv4 header included.
-const REASSEMBLY_SLOT_SIZE: usize = 4096;
-/// Frames the stack takes from the NIC per poll before the services run. One: the frames
-/// wait in the NIC's receive FIFO (about 7 full frames) rather than in the small socket
-/// buffers, which hold only two full-size datagrams each, so a burst is echoed, not dropped.
+/// Frames the stack takes from the NIC per poll before the services run (no profile key: a
+/// board choice). One: the frames wait in the NIC's receive FIFO (about 7 full frames) rather
+/// than in the socket buffers, so a burst of UDP datagrams is echoed, not dropped.
 const RX_BURST: usize = 1;
-/// UDP sockets.
-const UDP_SOCKETS: usize = 2;
-/// Receive and transmit buffer of each UDP socket.
-const UDP_BUFFER: usize = 4096;
 
-static PACKET_BYTES: ConstStaticCell<[u8; PACKETS * PACKET_SIZE]> =
-    ConstStaticCell::new([0; PACKETS * PACKET_SIZE]);
-static TX_QUEUE: ConstStaticCell<[PendingSlot; PACKETS]> =
-    ConstStaticCell::new([PendingSlot::EMPTY; PACKETS]);
-static ARP_CACHE: ConstStaticCell<[ArpEntry; ARP_ENTRIES]> =
-    ConstStaticCell::new([ArpEntry::EMPTY; ARP_ENTRIES]);
-static REASSEMBLY: ConstStaticCell<[ReassemblySlot; REASSEMBLY_SLOTS]> =
-    ConstStaticCell::new([ReassemblySlot::EMPTY; REASSEMBLY_SLOTS]);
-static REASSEMBLY_BYTES: ConstStaticCell<[u8; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]> =
-    ConstStaticCell::new([0; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]);
-static UDP_RX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP_TX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP: StaticCell<[UdpSlot<'static>; UDP_SOCKETS]> = StaticCell::new();
-static STACK: StaticCell<Stack<'static>> = StaticCell::new();
-static BOARD: StaticCell<Board> = StaticCell::new();
-
-/// The stack's storage, taken from the statics above (once: a second call panics).
-fn storage() -> StackStorage<'static> {
-    let mut buffers = UDP_RX.take().iter_mut().zip(UDP_TX.take().iter_mut());
-    let udp = UDP.init(core::array::from_fn(|_| match buffers.next() {
-        Some((rx, tx)) => UdpSlot::new(rx, tx),
-        None => UdpSlot::EMPTY,
-    }));
-    StackStorage {
-        packets: PACKET_BYTES.take(),
-        packet_size: PACKET_SIZE,
-        tx_queue: TX_QUEUE.take(),
-        arp: ARP_CACHE.take(),
-        reassembly: REASSEMBLY.take(),
-        reassembly_bytes: REASSEMBLY_BYTES.take(),
-        udp,
-        tcp: stack_runtime::TcpStorage::none(),
+/// The secret seed of the stack's keyed hashes (TCP initial sequence numbers, SYN cookies,
+/// ephemeral ports).
+///
+/// This board has no RNG, so the seed comes from what varies between boots: the NIC's
+/// free-running 25 MHz counter (read after the console and the controller came up, whose
+/// timing depends on the host running QEMU) and the MAC address, spread over 16 bytes by
+/// SplitMix64. That is guessable and only fit for an emulator: a real board takes the seed from
+/// its hardware RNG (the STM32F407's `RNG` peripheral, for instance).
+fn boot_seed(mac: [u8; 6]) -> [u8; 16] {
+    let mut state = clock::now().total_micros();
+    for byte in mac {
+        state = state.rotate_left(8) ^ u64::from(byte);
     }
+    let mut seed = [0u8; 16];
+    for chunk in seed.chunks_mut(8) {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+    }
+    seed
 }
 
 #[entry]
 fn main() -> ! {
-    let board = match Board::init(MAC) {
-        Ok(board) => BOARD.init(board),
+    let mac = net::HARDWARE_ADDR;
+    let mut board = match Board::init(mac.0) {
+        Ok(board) => board,
         Err(error) => panic!("cannot start the board: {error}"),
     };
     info!(
         "qemu-services: LAN9118 id {:#010x}, stack {} B, board {} B",
         board.nic.id_rev(),
-        core::mem::size_of::<Stack<'static>>(),
+        core::mem::size_of::<net::Net>(),
         core::mem::size_of::<Board>()
     );
-    let config = StackConfig {
-        ipv4: Ipv4Cidr::new(ADDRESS, PREFIX_LEN),
-        gateway: Some(GATEWAY),
-        rx_burst: RX_BURST,
-        ..StackConfig::default()
+    let mut config = net::config();
+    config.stack.rx_burst = RX_BURST;
+    let Some(mut stack) = net::init(config, mac, boot_seed(mac.0)) else {
+        panic!("the stack was already initialised");
     };
-    let stack = STACK.init(Stack::new(config, storage(), EthernetAddress(MAC)));
-    let mut services = match Services::start(stack) {
+    let mut services = match Services::start(&mut stack) {
         Ok(services) => services,
         Err(error) => panic!("cannot start the services: {error}"),
     };
-    println!(
-        "qemu-services: listening on {ADDRESS} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x})",
-        MAC[0], MAC[1], MAC[2], MAC[3], MAC[4], MAC[5]
-    );
+    let address = config.stack.ipv4.map(|cidr| cidr.address);
+    let m = mac.0;
+    match address {
+        Some(address) => println!(
+            "qemu-services: listening on {address} (mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x})",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        ),
+        None => panic!("the profile gives the interface no static IPv4 address"),
+    }
     loop {
-        let next = stack.poll(&mut board.nic, clock::now());
-        if services.poll(stack) {
+        let now = clock::now();
+        let next = stack.poll(&mut board.nic, now);
+        if services.poll(&mut stack) {
             // Replies are queued: let the stack send them before sleeping.
             continue;
         }

@@ -3,13 +3,14 @@
 //! `boards/stm32f407/README.md`). The stack answers ICMP echo itself, and a UDP echo service
 //! (RFC 862) listens on port 7.
 //!
-//! * Address: 192.0.2.2/24, gateway 192.0.2.1, MAC 02:00:00:00:00:02 (static).
-//! * Memory: every buffer is a `static` in SRAM, placed with `static_cell`, sized like
-//!   `profiles/stm32f407.toml`; there is no heap. The Ethernet DMA ring has the profile's
-//!   12 receive and 8 transmit buffers (`[buffers]`); frames are processed in place in the
-//!   receive buffers, so the stack's own pool holds what it builds itself (ARP, echo
-//!   replies, ICMP errors): 8 buffers of 1536 bytes. 10 ARP entries, 1 reassembly slot of
-//!   1500 bytes, 4 UDP sockets with 2 KiB receive and transmit buffers.
+//! * The stack comes from `profiles/stm32f407.toml`, the reference profile: `#[stack_config]`
+//!   on [`net`] fills the module with every pool of the profile in `static` storage (SRAM, no
+//!   heap), and [`net::init`] builds the stack over them and starts its DHCPv4 client and DNS
+//!   resolver. The address comes from DHCP (`ipv4 = "dhcp"`).
+//! * MAC address: the profile says `from-board`; this board has none of its own, so it is
+//!   derived from the chip's 96-bit unique ID (locally administered, unicast).
+//! * The Ethernet DMA ring has the profile's receive and transmit buffer counts
+//!   (`[buffers]`), beside the stack's own packet pool.
 //! * Main loop: poll the stack, let every service run, read the link state once a second
 //!   (re-announcing the address with a gratuitous ARP when the link comes up), and sleep
 //!   (WFI) until the Ethernet DMA interrupts or the stack's next deadline.
@@ -20,90 +21,70 @@
 
 mod services;
 
-use core::net::Ipv4Addr;
-
-use stack_runtime::wire::{EthernetAddress, Ipv4Cidr};
-use stack_runtime::{
-    ArpEntry, Duration, Instant, PendingSlot, ReassemblySlot, Stack, StackConfig, StackStorage,
-    UdpSlot,
-};
+use stack_runtime::wire::EthernetAddress;
+use stack_runtime::{Duration, Instant};
+use stackgen_macros::stack_config;
 use static_cell::{ConstStaticCell, StaticCell};
 use stm32f407::{Board, Config, Link, PacketQueue, entry};
 
 use crate::services::Services;
 
-/// The firmware's MAC address (locally administered, unicast).
-const MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
-/// The interface address.
-const ADDRESS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
-/// Its prefix length.
-const PREFIX_LEN: u8 = 24;
-/// The default gateway.
-const GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+/// The stack of `profiles/stm32f407.toml`, generated at compile time: its pools, their sizes
+/// as constants, `config()`, `init()` and `Net`.
+#[stack_config(profile = "../../profiles/stm32f407.toml")]
+mod net {}
 
-/// Receive descriptors and buffers of the Ethernet DMA (the profile's `rx_count`).
-const DMA_RX: usize = 12;
-/// Transmit descriptors and buffers of the Ethernet DMA (the profile's `tx_count`).
-const DMA_TX: usize = 8;
-/// Packet buffers for what the stack builds itself, and slots in its transmit queue.
-const PACKETS: usize = 8;
-/// Bytes per packet buffer: a full 1514-byte frame, rounded up (the profile's `size`).
-const PACKET_SIZE: usize = 1536;
-/// ARP cache entries.
-const ARP_ENTRIES: usize = 10;
-/// Datagrams reassembled at once.
-const REASSEMBLY_SLOTS: usize = 1;
-/// Largest reassembled datagram, IPv4 header included.
-const REASSEMBLY_SLOT_SIZE: usize = 1500;
-/// UDP sockets.
-const UDP_SOCKETS: usize = 4;
-/// Receive and transmit buffer of each UDP socket.
-pub(crate) const UDP_BUFFER: usize = 2048;
 /// How often the PHY's link state is read.
 const LINK_CHECK_INTERVAL: Duration = Duration::from_millis(1000);
 
-static DMA_QUEUE: ConstStaticCell<PacketQueue<DMA_TX, DMA_RX>> =
+/// Frames the Ethernet DMA ring holds each way. The ring only stages frames: the stack copies
+/// each received frame into its own packet buffers (`net::RX_BUFFERS` of them, where frames
+/// wait for the application), so a deep ring would hold the same frames twice.
+const DMA_FRAMES: usize = 4;
+
+/// The Ethernet DMA's descriptors and buffers.
+static DMA_QUEUE: ConstStaticCell<PacketQueue<DMA_FRAMES, DMA_FRAMES>> =
     ConstStaticCell::new(PacketQueue::new());
-static PACKET_BYTES: ConstStaticCell<[u8; PACKETS * PACKET_SIZE]> =
-    ConstStaticCell::new([0; PACKETS * PACKET_SIZE]);
-static TX_QUEUE: ConstStaticCell<[PendingSlot; PACKETS]> =
-    ConstStaticCell::new([PendingSlot::EMPTY; PACKETS]);
-static ARP_CACHE: ConstStaticCell<[ArpEntry; ARP_ENTRIES]> =
-    ConstStaticCell::new([ArpEntry::EMPTY; ARP_ENTRIES]);
-static REASSEMBLY: ConstStaticCell<[ReassemblySlot; REASSEMBLY_SLOTS]> =
-    ConstStaticCell::new([ReassemblySlot::EMPTY; REASSEMBLY_SLOTS]);
-static REASSEMBLY_BYTES: ConstStaticCell<[u8; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]> =
-    ConstStaticCell::new([0; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]);
-static UDP_RX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP_TX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP: StaticCell<[UdpSlot<'static>; UDP_SOCKETS]> = StaticCell::new();
-static STACK: StaticCell<Stack<'static>> = StaticCell::new();
+/// The board, in SRAM like every static (the call stack is in CCM).
 static BOARD: StaticCell<Board> = StaticCell::new();
 
-/// The stack's storage, taken from the statics above (once: a second call panics).
-fn storage() -> StackStorage<'static> {
-    let mut buffers = UDP_RX.take().iter_mut().zip(UDP_TX.take().iter_mut());
-    let udp = UDP.init(core::array::from_fn(|_| match buffers.next() {
-        Some((rx, tx)) => UdpSlot::new(rx, tx),
-        None => UdpSlot::EMPTY,
-    }));
-    StackStorage {
-        packets: PACKET_BYTES.take(),
-        packet_size: PACKET_SIZE,
-        tx_queue: TX_QUEUE.take(),
-        arp: ARP_CACHE.take(),
-        reassembly: REASSEMBLY.take(),
-        reassembly_bytes: REASSEMBLY_BYTES.take(),
-        udp,
-        tcp: stack_runtime::TcpStorage::none(),
+/// A locally administered unicast MAC address from the chip's unique ID: the 12 ID bytes
+/// folded into the 5 bytes after the first, whose value (0x02) marks the address local.
+fn mac_from_uid(uid: [u8; 12]) -> [u8; 6] {
+    let mut mac = [0x02, 0, 0, 0, 0, 0];
+    for (i, byte) in uid.into_iter().enumerate() {
+        mac[1 + i % 5] ^= byte.rotate_left((i / 5) as u32);
     }
+    mac
+}
+
+/// The secret seed of the stack's keyed hashes (TCP initial sequence numbers, SYN cookies,
+/// ephemeral ports, DHCP transaction and DNS query ids).
+///
+/// Not a good one: the unique ID and the time the PHY took to come up (microseconds since
+/// boot) are all this firmware can reach, since the board crate does not hand out the chip's
+/// hardware RNG (`RNG`, clocked by the 48 MHz PLL Q output it already sets up). The seed
+/// must come from that RNG before this firmware faces an untrusted network.
+fn boot_seed(uid: [u8; 12], boot_micros: u64) -> [u8; 16] {
+    let mut state = boot_micros;
+    for byte in uid {
+        state = state.rotate_left(8) ^ u64::from(byte);
+    }
+    let mut seed = [0u8; 16];
+    for chunk in seed.chunks_mut(8) {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+    }
+    seed
 }
 
 /// Reads the link state when [`LINK_CHECK_INTERVAL`] has passed, and re-announces the
-/// address when the link came up (the gratuitous ARP of the first poll is lost when the
-/// cable was out at boot).
+/// address when the link came up (the gratuitous ARP sent when the address was set is lost
+/// when the cable was out).
 #[derive(Debug)]
 struct LinkWatch {
     link: Link,
@@ -113,7 +94,7 @@ struct LinkWatch {
 impl LinkWatch {
     /// Checks the link if it is time; true if the address is to be announced (the stack
     /// must be polled again before sleeping).
-    fn poll(&mut self, board: &mut Board, stack: &mut Stack<'_>, now: Instant) -> bool {
+    fn poll(&mut self, board: &mut Board, net: &mut net::Net, now: Instant) -> bool {
         if now < self.next_check {
             return false;
         }
@@ -121,34 +102,34 @@ impl LinkWatch {
         let link = board.link();
         let came_up = link == Link::Up && self.link != Link::Up;
         self.link = link;
-        if came_up {
+        // Without a lease there is nothing to announce: the DHCP client keeps asking.
+        let lease = net.dhcp_lease().filter(|_| came_up);
+        if let Some(lease) = lease {
             // Setting the address anew is how the stack is told to announce it again.
-            let cidr = stack.ipv4();
-            let gateway = stack.gateway();
-            stack.set_ipv4(None, gateway);
-            stack.set_ipv4(cidr, gateway);
+            net.set_ipv4(None, lease.router);
+            net.set_ipv4(Some(lease.address), lease.router);
         }
-        came_up
+        lease.is_some()
     }
 }
 
 #[entry]
 fn main() -> ! {
+    let uid = embassy_stm32::uid::uid();
+    let mac = mac_from_uid(uid);
     let config = Config {
-        mac_address: MAC,
+        mac_address: mac,
         phy_address: None,
     };
     let board = match Board::init(config, DMA_QUEUE.take()) {
         Ok(board) => BOARD.init(board),
         Err(_) => panic!("the board was already initialised"),
     };
-    let config = StackConfig {
-        ipv4: Ipv4Cidr::new(ADDRESS, PREFIX_LEN),
-        gateway: Some(GATEWAY),
-        ..StackConfig::default()
+    let seed = boot_seed(uid, board.now().total_micros());
+    let Some(mut net) = net::init(net::config(), EthernetAddress(mac), seed) else {
+        panic!("the stack was already initialised");
     };
-    let stack = STACK.init(Stack::new(config, storage(), EthernetAddress(MAC)));
-    let Ok(mut services) = Services::start(stack) else {
+    let Ok(mut services) = Services::start(&mut net) else {
         panic!("cannot bind the echo socket");
     };
     let mut link = LinkWatch {
@@ -157,9 +138,9 @@ fn main() -> ! {
     };
     loop {
         let now = board.now();
-        let next = stack.poll(&mut board.nic, now);
-        let announce = link.poll(board, stack, now);
-        if services.poll(stack) || announce {
+        let next = net.poll(&mut board.nic, now);
+        let announce = link.poll(board, &mut net, now);
+        if services.poll(&mut net) || announce {
             // Replies or an announcement are queued: let the stack send them before sleeping.
             continue;
         }

@@ -1,4 +1,4 @@
-//! The services the firmware runs on top of the stack, polled after every `Stack::poll`.
+//! The services the firmware runs on top of the stack, polled after every `Net::poll`.
 //!
 //! Each service owns its socket handle and buffer and reports whether it did work (so the
 //! main loop polls the stack again before sleeping). The board has no console, so failures
@@ -6,15 +6,17 @@
 
 use core::net::SocketAddrV4;
 
-use stack_runtime::{Stack, UdpError, UdpHandle};
+use stack_runtime::{UdpError, UdpHandle};
 use static_cell::ConstStaticCell;
+
+use crate::net::Net;
 
 /// The echo port (RFC 862).
 pub const ECHO_PORT: u16 = 7;
 
-/// Largest datagram the echo service copies out of the stack: the socket buffers hold
-/// `UDP_BUFFER` bytes, so no larger datagram can arrive.
-const DATAGRAM_MAX: usize = crate::UDP_BUFFER;
+/// Largest datagram the echo service copies out of the stack: the socket's receive buffer
+/// (the profile's `udp.rx_buffer`) holds no larger one.
+const DATAGRAM_MAX: usize = crate::net::UDP_RX_BUFFER;
 
 static ECHO_BUFFER: ConstStaticCell<[u8; DATAGRAM_MAX]> = ConstStaticCell::new([0; DATAGRAM_MAX]);
 
@@ -26,15 +28,15 @@ pub struct Services {
 
 impl Services {
     /// Binds every service's sockets.
-    pub fn start(stack: &mut Stack<'_>) -> Result<Services, UdpError> {
+    pub fn start(net: &mut Net) -> Result<Services, UdpError> {
         Ok(Services {
-            udp_echo: UdpEcho::bind(stack, ECHO_PORT)?,
+            udp_echo: UdpEcho::bind(net, ECHO_PORT)?,
         })
     }
 
     /// Runs every service once; true if any did work.
-    pub fn poll(&mut self, stack: &mut Stack<'_>) -> bool {
-        self.udp_echo.poll(stack)
+    pub fn poll(&mut self, net: &mut Net) -> bool {
+        self.udp_echo.poll(net)
     }
 }
 
@@ -56,9 +58,9 @@ pub struct UdpEcho {
 
 impl UdpEcho {
     /// Binds the echo socket to `port`.
-    pub fn bind(stack: &mut Stack<'_>, port: u16) -> Result<UdpEcho, UdpError> {
+    pub fn bind(net: &mut Net, port: u16) -> Result<UdpEcho, UdpError> {
         Ok(UdpEcho {
-            socket: stack.udp_bind(port)?,
+            socket: net.udp_bind(port)?,
             buffer: ECHO_BUFFER.take(),
             pending: None,
             replies: 0,
@@ -68,12 +70,12 @@ impl UdpEcho {
     }
 
     /// Echoes every datagram waiting; true if any was echoed.
-    pub fn poll(&mut self, stack: &mut Stack<'_>) -> bool {
+    pub fn poll(&mut self, net: &mut Net) -> bool {
         let mut echoed = false;
         loop {
             let (len, from) = match self.pending.take() {
                 Some(datagram) => datagram,
-                None => match stack.udp_recv_from(self.socket, &mut self.buffer[..]) {
+                None => match net.udp_recv_from(self.socket, &mut self.buffer[..]) {
                     Ok(datagram) => datagram,
                     Err(UdpError::WouldBlock) => return echoed,
                     // Larger than the buffer: counted by the stack (`udp_recv_truncated`).
@@ -84,7 +86,7 @@ impl UdpEcho {
                     }
                 },
             };
-            match stack.udp_send_to(self.socket, &self.buffer[..len], from) {
+            match net.udp_send_to(self.socket, &self.buffer[..len], from) {
                 Ok(()) => {
                     echoed = true;
                     self.replies = self.replies.wrapping_add(1);

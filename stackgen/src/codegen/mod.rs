@@ -232,32 +232,55 @@ fn usize_lit(value: u64) -> Literal {
     Literal::usize_unsuffixed(usize::try_from(value).unwrap_or(usize::MAX))
 }
 
-/// The protocol a pool not generated yet belongs to, by its id (TCP and DNS pools are always
-/// generated; DHCPv4's unless the client runs on an interface other than the first).
-fn arrives_with(pool_id: &str) -> &'static str {
-    if pool_id.starts_with("tcp_") {
-        "TCP"
-    } else if pool_id.starts_with("dhcpv4_") {
-        "the DHCPv4 client"
-    } else if pool_id.starts_with("dns_") {
-        "the DNS resolver"
-    } else if pool_id.starts_with("ndp_") {
-        "IPv6"
-    } else {
-        "its protocol"
-    }
+/// The type the generated code keeps in a pool, by pool id (`None`: a byte array).
+fn pool_element_type(pool_id: &str) -> Option<TokenStream> {
+    Some(match pool_id {
+        "tx_queue" => quote! { PendingSlot },
+        "arp_cache" => quote! { ArpEntry },
+        "ipv4_reassembly" => quote! { ReassemblySlot },
+        "udp_sockets" => quote! { UdpSlot<'static> },
+        "tcp_slots" => quote! { TcpSlot },
+        "tcp_listeners" => quote! { TcpListenerSlot },
+        "tcp_quotas" => quote! { SocketQuota },
+        "dhcpv4_client" => quote! { DhcpSlot },
+        "dns_queries" => quote! { DnsQuerySlot },
+        "dns_cache" => quote! { DnsCacheEntry },
+        _ => return None,
+    })
 }
 
-/// Pools generated for every profile that has them (the interface itself lives inside
-/// `Stack`); those of TCP, DHCPv4 and DNS come from [`protocols`].
-const GENERATED_POOLS: &[&str] = &[
-    "interfaces",
-    "rx_packet_buffers",
-    "tx_packet_buffers",
-    "arp_cache",
-    "ipv4_reassembly",
-    "udp_sockets",
-];
+/// Compile-time checks that every pool element has the size and alignment the plan budgets
+/// (the table in `stackgen::plan::sizes`), for the pointer width of the profile's target: if
+/// stack-runtime changes a type, the build fails here instead of the budget going wrong.
+fn layout_asserts(plan: &Plan) -> TokenStream {
+    let width = crate::plan::sizes::pointer_width(&plan.target).to_string();
+    let checks = plan.pools.iter().filter_map(|pool| {
+        let element = pool_element_type(pool.id)?;
+        let size = usize_lit(pool.element);
+        let align = usize_lit(pool.align);
+        let message = format!(
+            "{} is not {} B aligned to {} as stackgen's layout table (stackgen/src/plan/sizes.rs) \
+             says: the budget would be wrong",
+            element.to_string().replace(' ', ""),
+            pool.element,
+            pool.align
+        );
+        Some(quote! {
+            assert!(
+                core::mem::size_of::<#element>() == #size
+                    && core::mem::align_of::<#element>() == #align,
+                #message
+            );
+        })
+    });
+    quote! {
+        /// The element layouts the budget was computed with, checked against stack-runtime.
+        #[cfg(target_pointer_width = #width)]
+        const _: () = {
+            #(#checks)*
+        };
+    }
+}
 
 fn protocol_list(plan: &Plan) -> String {
     let names: Vec<&str> = plan
@@ -311,22 +334,9 @@ fn module_doc(
         }
     }
     let mut notes = Vec::new();
-    let dhcp = protocols::runs_dhcp(plan);
-    for pool in &plan.pools {
-        let generated = GENERATED_POOLS.contains(&pool.id)
-            || pool.id.starts_with("tcp_")
-            || pool.id.starts_with("dns_")
-            || (dhcp && pool.id.starts_with("dhcpv4_"));
-        if generated {
-            continue;
-        }
+    if let Some(entries) = plan.ndp_entries {
         notes.push(format!(
-            "- {}: {} × {} B (`{}`), arrive with {}.",
-            pool.name,
-            pool.count,
-            pool.element,
-            pool.knob,
-            arrives_with(pool.id)
+            "- IPv6 neighbor cache: {entries} entries (`ndp.entries`), arrive with IPv6."
         ));
     }
     if plan.interfaces.len() > 1 {
@@ -437,15 +447,17 @@ pub fn items(plan: &Plan) -> TokenStream {
                 pub const REASSEMBLY_SIZE: usize = #size;
             });
             statics.extend(quote! {
-                /// Reassembly slots, one per datagram in reassembly.
-                static REASSEMBLY: ConstStaticCell<[ReassemblySlot; REASSEMBLY_BUFFERS]> =
-                    ConstStaticCell::new([ReassemblySlot::EMPTY; REASSEMBLY_BUFFERS]);
+                /// Reassembly slots, one per datagram in reassembly (filled by [`init`]: no
+                /// flash image).
+                static REASSEMBLY: StaticCell<[ReassemblySlot; REASSEMBLY_BUFFERS]> =
+                    StaticCell::new();
                 /// Reassembly bytes, split evenly between the slots.
                 static REASSEMBLY_BYTES: ConstStaticCell<[u8; REASSEMBLY_BUFFERS * REASSEMBLY_SIZE]> =
                     ConstStaticCell::new([0; REASSEMBLY_BUFFERS * REASSEMBLY_SIZE]);
             });
             takes.extend(quote! {
-                let reassembly = REASSEMBLY.try_take()?;
+                let reassembly =
+                    REASSEMBLY.try_init_with(|| [ReassemblySlot::EMPTY; REASSEMBLY_BUFFERS])?;
                 let reassembly_bytes = REASSEMBLY_BYTES.try_take()?;
             });
             runtime_names.push(format_ident!("ReassemblySlot"));
@@ -581,6 +593,13 @@ pub fn items(plan: &Plan) -> TokenStream {
         }
     };
     runtime_names.sort();
+    // TCP, DHCPv4, DNS and reassembly keep slots whose empty value is not all zero in a
+    // `StaticCell` filled by `init`, so they need no flash image.
+    let needs_static_cell = needs_static_cell
+        || plan.tcp.is_some()
+        || plan.dns.is_some()
+        || plan.reassembly.is_some()
+        || protocols::runs_dhcp(plan);
     let static_cell_use = if needs_static_cell {
         quote! { use static_cell::{ConstStaticCell, StaticCell}; }
     } else {
@@ -675,6 +694,7 @@ pub fn items(plan: &Plan) -> TokenStream {
         false,
     );
 
+    let layout_asserts = layout_asserts(plan);
     quote! {
         #module_doc
 
@@ -691,6 +711,8 @@ pub fn items(plan: &Plan) -> TokenStream {
             PACKET_BUFFERS <= stack_runtime::pool::MAX_BUFFERS,
             "more packet buffers than stack-runtime's pool can index"
         );
+
+        #layout_asserts
 
         #hardware_addr
 
@@ -815,10 +837,7 @@ tcp = true
         assert!(text.contains("udp : & mut []"), "{text}");
         assert!(text.contains("fn tcp_listen"), "{text}");
         assert!(!text.contains("Not generated yet"), "{text}");
-        assert!(
-            !text.contains(" StaticCell"),
-            "only ConstStaticCell: {text}"
-        );
+        assert!(!text.contains("UdpSlot"), "{text}");
     }
 
     const SERVICES: &str = r#"

@@ -184,9 +184,9 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         pub const TCP_RECV_BUFFERS: u16 = #recv_lit;
     };
     parts.statics = quote! {
-        /// The TCP connection slots.
-        static TCP_SLOTS: ConstStaticCell<[TcpSlot; TCP_SOCKETS]> =
-            ConstStaticCell::new([TcpSlot::EMPTY; TCP_SOCKETS]);
+        /// The TCP connection slots. Filled by [`init`] rather than by the initialiser, so
+        /// they take RAM only (`.bss`), not a flash image of empty slots too.
+        static TCP_SLOTS: StaticCell<[TcpSlot; TCP_SOCKETS]> = StaticCell::new();
         /// The TCP listener slots.
         static TCP_LISTENER_SLOTS: ConstStaticCell<[TcpListenerSlot; TCP_LISTENERS]> =
             ConstStaticCell::new([TcpListenerSlot::EMPTY; TCP_LISTENERS]);
@@ -199,7 +199,7 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
             ConstStaticCell::new([[0; TCP_SEGMENT_SIZE]; TCP_SEGMENTS]);
     };
     parts.takes = quote! {
-        let tcp_sockets = TCP_SLOTS.try_take()?;
+        let tcp_sockets = TCP_SLOTS.try_init_with(|| [TcpSlot::EMPTY; TCP_SOCKETS])?;
         let tcp_listeners = TCP_LISTENER_SLOTS.try_take()?;
         let tcp_quotas = TCP_QUOTAS.try_take()?;
         let tcp_segments = TCP_SEGMENT_POOL.try_take()?;
@@ -441,8 +441,9 @@ pub(super) fn dhcp(plan: &Plan) -> Parts {
     }
     Parts {
         statics: quote! {
-            /// The DHCPv4 client's state: lease, server, timers and message buffers.
-            static DHCP_SLOT: ConstStaticCell<DhcpSlot> = ConstStaticCell::new(DhcpSlot::EMPTY);
+            /// The DHCPv4 client's state: lease, server, timers and message buffers. Filled by
+            /// [`init`], so it takes no flash image.
+            static DHCP_SLOT: StaticCell<DhcpSlot> = StaticCell::new();
         },
         uses: vec![(
             "stack_runtime::dhcpv4",
@@ -450,7 +451,7 @@ pub(super) fn dhcp(plan: &Plan) -> Parts {
                 use stack_runtime::dhcpv4::{DhcpConfig, DhcpEvent, DhcpLease, DhcpSlot, DhcpState};
             },
         )],
-        takes: quote! { let dhcp = DHCP_SLOT.try_take()?; },
+        takes: quote! { let dhcp = DHCP_SLOT.try_init_with(|| DhcpSlot::EMPTY)?; },
         enable: quote! { stack.enable_dhcp(dhcp, config.dhcp); },
         seeds: quote! { config.dhcp.seed = siphash24(&seed, b"dhcpv4"); },
         config_fields: quote! {
@@ -491,7 +492,7 @@ pub(super) fn dns(plan: &Plan) -> Parts {
     let queries = plan
         .pools
         .iter()
-        .find(|pool| pool.id == "dns_query")
+        .find(|pool| pool.id == "dns_queries")
         .map_or(1, |pool| pool.count);
     let queries_lit = usize_lit(queries);
     let cache = usize_lit(dns.cache_entries);
@@ -521,12 +522,11 @@ pub(super) fn dns(plan: &Plan) -> Parts {
             pub const DNS_SERVERS: usize = #servers;
         },
         statics: quote! {
-            /// The DNS query slots, one per lookup in flight.
-            static DNS_QUERY_SLOTS: ConstStaticCell<[DnsQuerySlot; DNS_QUERIES]> =
-                ConstStaticCell::new([DnsQuerySlot::EMPTY; DNS_QUERIES]);
-            /// The DNS cache.
-            static DNS_CACHE: ConstStaticCell<[DnsCacheEntry; DNS_CACHE_ENTRIES]> =
-                ConstStaticCell::new([DnsCacheEntry::EMPTY; DNS_CACHE_ENTRIES]);
+            /// The DNS query slots, one per lookup in flight (filled by [`init`]: no flash
+            /// image).
+            static DNS_QUERY_SLOTS: StaticCell<[DnsQuerySlot; DNS_QUERIES]> = StaticCell::new();
+            /// The DNS cache (filled by [`init`]: no flash image).
+            static DNS_CACHE: StaticCell<[DnsCacheEntry; DNS_CACHE_ENTRIES]> = StaticCell::new();
         },
         uses: vec![(
             "stack_runtime::dns",
@@ -539,8 +539,8 @@ pub(super) fn dns(plan: &Plan) -> Parts {
         )],
         takes: quote! {
             let dns = DnsStorage {
-                queries: DNS_QUERY_SLOTS.try_take()?,
-                cache: DNS_CACHE.try_take()?,
+                queries: DNS_QUERY_SLOTS.try_init_with(|| [DnsQuerySlot::EMPTY; DNS_QUERIES])?,
+                cache: DNS_CACHE.try_init_with(|| [DnsCacheEntry::EMPTY; DNS_CACHE_ENTRIES])?,
             };
         },
         enable: quote! { stack.enable_dns(dns, config.dns); },

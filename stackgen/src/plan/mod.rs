@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 pub use error::{PlanError, PlanErrorKind};
-pub use pools::{Owner, Pool};
+pub use pools::{Owner, Pool, TCP_SEGMENTS_MAX};
 pub use warning::{Warning, WarningKind};
 
 use crate::board::Board;
@@ -209,6 +209,9 @@ pub struct Plan {
     pub board: &'static Board,
     /// The target triple.
     pub target: String,
+    /// `stack.app` as written: the default application of `stackgen build`, relative to the
+    /// profile file.
+    pub app: Option<String>,
     /// Interfaces in profile order.
     pub interfaces: Vec<InterfacePlan>,
     /// Protocols compiled in.

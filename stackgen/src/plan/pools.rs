@@ -1,12 +1,17 @@
-//! Every fixed array the stack needs, as `count × element size`, computed from the plan with the
-//! element sizes of [`super::sizes`]. The budget prints these rows; code generation will declare
-//! these arrays.
+//! Every fixed array the generated stack declares, as `count × element size`: one [`Pool`] per
+//! `static` of the generated code (same name, same length, same element type), with the element
+//! layouts of [`super::sizes`] for the plan's target. `stackgen budget` prints these rows;
+//! `stackgen build` finds each one in the linked ELF by its static's name and checks the bytes.
 
 use serde::Serialize;
 
-use super::sizes;
-use super::{Plan, TcpBuffers};
+use super::Plan;
+use super::sizes::{self, Layout};
 use crate::units::format_size;
+
+/// The most segment buffers stack-runtime's segment pool indexes; the generated pool is cut
+/// to this.
+pub const TCP_SEGMENTS_MAX: u64 = 256;
 
 /// Who uses a pool: the application's sockets, or the stack itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -14,16 +19,18 @@ use crate::units::format_size;
 pub enum Owner {
     /// Sized for the application (sockets it opens, buffers it fills).
     Application,
-    /// Used by the stack itself (interfaces, caches, the DHCP client's and DNS resolver's own
-    /// sockets): never taken from the application's counts.
+    /// Used by the stack itself (packet buffers, caches, the DHCP client's and DNS resolver's
+    /// own state): never taken from the application's counts.
     Stack,
 }
 
-/// One fixed array.
+/// One fixed array: a `static` of the generated code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pool {
-    /// Stable identifier for tools (`tcp_control_blocks`).
+    /// Stable identifier for tools (`tcp_slots`).
     pub id: &'static str,
+    /// The name of the generated `static` that holds it (`TCP_SLOTS`).
+    pub static_name: &'static str,
     /// What it holds, for people.
     pub name: &'static str,
     /// The profile key that sets the count.
@@ -32,6 +39,9 @@ pub struct Pool {
     pub count: u64,
     /// Bytes per element.
     pub element: u64,
+    /// Alignment of the element, bytes.
+    #[serde(skip)]
+    pub align: u64,
     /// Who uses it.
     pub owner: Owner,
     /// What one element is made of.
@@ -39,264 +49,227 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// `count × element`.
+    /// The bytes of the static: `count × element`, plus the one-byte flag of its
+    /// `static_cell` cell, padded to the element's alignment.
     pub fn bytes(&self) -> u64 {
-        self.count.saturating_mul(self.element)
+        sizes::static_cell(self.count.saturating_mul(self.element), self.align)
     }
 }
 
-fn pool(
-    id: &'static str,
-    name: &'static str,
-    knob: &'static str,
-    count: u64,
-    element: u64,
-    owner: Owner,
-    detail: String,
-) -> Pool {
-    Pool {
-        id,
-        name,
-        knob,
-        count,
-        element,
-        owner,
-        detail,
+/// Builds the pools of a plan, in the order the generated code declares them.
+struct Pools(Vec<Pool>);
+
+impl Pools {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        id: &'static str,
+        static_name: &'static str,
+        name: &'static str,
+        knob: &'static str,
+        count: u64,
+        layout: Layout,
+        owner: Owner,
+        detail: String,
+    ) {
+        self.0.push(Pool {
+            id,
+            static_name,
+            name,
+            knob,
+            count,
+            element: layout.size,
+            align: layout.align,
+            owner,
+            detail,
+        });
+    }
+}
+
+/// Bytes as an array of `u8`: size `bytes`, alignment 1.
+const fn bytes(bytes: u64) -> Layout {
+    Layout {
+        size: bytes,
+        align: 1,
     }
 }
 
 /// Computes the pools of a plan whose other fields are resolved.
 pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
     use Owner::{Application, Stack};
-    let ipv6 = plan.protocols.ipv6;
-    let mut pools = Vec::new();
-    let interface = sizes::INTERFACE + if ipv6 { sizes::INTERFACE_IPV6 } else { 0 };
-    pools.push(pool(
-        "interfaces",
-        "interfaces",
-        "[[interface]]",
-        plan.interfaces.len() as u64,
-        interface,
+    let layouts = sizes::layouts(&plan.target);
+    let mut pools = Pools(Vec::new());
+    let packets = plan.buffers.rx_count + plan.buffers.tx_count;
+    pools.push(
+        "packet_buffers",
+        "PACKETS",
+        "packet buffers (rx + tx, one shared pool)",
+        "buffers.rx_count + buffers.tx_count",
+        packets,
+        bytes(plan.buffers.size),
         Stack,
-        if ipv6 {
-            "addresses, MTU, counters + IPv6 link-local state".into()
-        } else {
-            "addresses, MTU, counters".into()
-        },
-    ));
-    let buffer = sizes::packet_buffer(plan.buffers.size);
-    let buffer_detail = format!(
-        "{} B descriptor + {}",
-        sizes::PACKET_BUFFER_HEADER,
-        format_size(sizes::align(plan.buffers.size))
+        format!(
+            "{}; {} for receiving + {} for sending",
+            format_size(plan.buffers.size),
+            plan.buffers.rx_count,
+            plan.buffers.tx_count
+        ),
     );
-    pools.push(pool(
-        "rx_packet_buffers",
-        "rx packet buffers",
-        "buffers.rx_count",
-        plan.buffers.rx_count,
-        buffer,
+    pools.push(
+        "tx_queue",
+        "TX_QUEUE",
+        "transmit queue",
+        "buffers.rx_count + buffers.tx_count",
+        packets,
+        layouts.pending_slot,
         Stack,
-        buffer_detail.clone(),
-    ));
-    pools.push(pool(
-        "tx_packet_buffers",
-        "tx packet buffers",
-        "buffers.tx_count",
-        plan.buffers.tx_count,
-        buffer,
-        Stack,
-        buffer_detail,
-    ));
+        "one slot per packet buffer: frame waiting for ARP or the driver".into(),
+    );
     if let Some(entries) = plan.arp_entries {
-        pools.push(pool(
+        pools.push(
             "arp_cache",
+            "ARP_CACHE",
             "ARP cache",
             "arp.entries",
             entries,
-            sizes::ARP_ENTRY,
+            layouts.arp_entry,
             Stack,
-            "IPv4 + MAC + state + timestamp".into(),
-        ));
-    }
-    if let Some(entries) = plan.ndp_entries {
-        pools.push(pool(
-            "ndp_cache",
-            "IPv6 neighbor cache",
-            "ndp.entries",
-            entries,
-            sizes::NDP_ENTRY,
-            Stack,
-            "IPv6 + MAC + state + timestamp".into(),
-        ));
+            "IPv4 + MAC + state + timers".into(),
+        );
     }
     if let Some(reassembly) = plan.reassembly {
-        pools.push(pool(
+        pools.push(
             "ipv4_reassembly",
-            "IPv4 reassembly buffers",
+            "REASSEMBLY",
+            "IPv4 reassembly slots",
             "reassembly.buffers",
             reassembly.buffers,
-            sizes::reassembly_buffer(reassembly.size),
+            layouts.reassembly_slot,
             Stack,
-            format!(
-                "{} B descriptor + fragment bitmap + {}",
-                sizes::REASSEMBLY_DESCRIPTOR,
-                format_size(reassembly.size)
-            ),
-        ));
+            "addresses, id, received ranges, deadline".into(),
+        );
+        pools.push(
+            "ipv4_reassembly_bytes",
+            "REASSEMBLY_BYTES",
+            "IPv4 reassembly buffers",
+            "reassembly.buffers × reassembly.size",
+            reassembly.buffers,
+            bytes(reassembly.size),
+            Stack,
+            format!("{} per datagram", format_size(reassembly.size)),
+        );
     }
-    if let Some(tcp) = &plan.tcp {
-        pools.push(pool(
-            "tcp_control_blocks",
-            "TCP control blocks",
-            "tcp.sockets",
-            tcp.sockets,
-            sizes::tcp_control_block(ipv6, tcp.timestamps, tcp.window_scaling, tcp.sack),
-            Application,
-            "sequence state, timers, queue indices".into(),
-        ));
-        if tcp.listeners > 0 {
-            pools.push(pool(
-                "tcp_listeners",
-                "TCP listeners",
-                "tcp.listeners",
-                tcp.listeners,
-                sizes::tcp_listener(ipv6),
-                Application,
-                "local address + port + backlog state".into(),
-            ));
-        }
-        pools.push(pool(
-            "tcp_segments",
-            "TCP segment descriptors",
-            "tcp.segments",
-            tcp.segments,
-            sizes::TCP_SEGMENT,
-            Application,
-            "data stays in its tx packet buffer".into(),
-        ));
-        if tcp.out_of_order_segments > 0 {
-            pools.push(pool(
-                "tcp_out_of_order",
-                "TCP out-of-order slots",
-                "tcp.out_of_order_segments",
-                tcp.sockets * tcp.out_of_order_segments,
-                sizes::TCP_OUT_OF_ORDER_SLOT,
-                Application,
-                format!(
-                    "{} per socket; data stays in its rx packet buffer",
-                    tcp.out_of_order_segments
-                ),
-            ));
-        }
-        if tcp.buffers == TcpBuffers::Reserved {
-            pools.push(pool(
-                "tcp_rx_reserved",
-                "TCP receive windows (reserved)",
-                "tcp.rx_window",
-                tcp.sockets,
-                sizes::align(tcp.rx_window),
-                Application,
-                "one per socket".into(),
-            ));
-            pools.push(pool(
-                "tcp_tx_reserved",
-                "TCP send buffers (reserved)",
-                "tcp.send_buffer",
-                tcp.sockets,
-                sizes::align(tcp.send_buffer),
-                Application,
-                "one per socket".into(),
-            ));
-        }
-    }
-    if let Some(udp) = plan.udp
-        && udp.sockets > 0
-    {
-        pools.push(pool(
-            "udp_sockets",
-            "UDP sockets (application)",
+    if let Some(udp) = plan.udp {
+        pools.push(
+            "udp_buffers",
+            "UDP_BUFFERS",
+            "UDP socket buffers",
             "udp.sockets",
             udp.sockets,
-            sizes::udp_socket(ipv6) + sizes::align(udp.rx_buffer) + sizes::align(udp.tx_buffer),
+            bytes(udp.rx_buffer + udp.tx_buffer),
             Application,
             format!(
-                "{} B control + {} rx + {} tx",
-                sizes::udp_socket(ipv6),
+                "{} rx + {} tx",
                 format_size(udp.rx_buffer),
                 format_size(udp.tx_buffer)
             ),
-        ));
+        );
+        pools.push(
+            "udp_sockets",
+            "UDP_SLOTS",
+            "UDP sockets",
+            "udp.sockets",
+            udp.sockets,
+            layouts.udp_slot,
+            Application,
+            "port, ring offsets, buffer references".into(),
+        );
     }
-    if plan.dhcp_clients > 0 {
-        pools.push(pool(
-            "dhcpv4_socket",
-            "UDP socket of the DHCPv4 client",
-            "protocols.dhcpv4",
-            plan.dhcp_clients,
-            sizes::udp_socket(ipv6) + 2 * sizes::DHCP_MESSAGE_BUFFER,
-            Stack,
+    if let Some(tcp) = &plan.tcp {
+        pools.push(
+            "tcp_slots",
+            "TCP_SLOTS",
+            "TCP connections",
+            "tcp.sockets",
+            tcp.sockets,
+            layouts.tcp_slot,
+            Application,
+            "state, sequence space, timers, RTT, SACK scoreboard, queue indices".into(),
+        );
+        pools.push(
+            "tcp_listeners",
+            "TCP_LISTENER_SLOTS",
+            "TCP listeners",
+            "tcp.listeners",
+            tcp.listeners,
+            layouts.tcp_listener_slot,
+            Application,
+            "local port".into(),
+        );
+        pools.push(
+            "tcp_quotas",
+            "TCP_QUOTAS",
+            "TCP segment quotas",
+            "tcp.sockets",
+            tcp.sockets,
+            layouts.socket_quota,
+            Application,
+            "each connection's share of the segment pool".into(),
+        );
+        pools.push(
+            "tcp_segments",
+            "TCP_SEGMENT_POOL",
+            "TCP segment buffers",
+            "tcp.segments",
+            tcp.segments.min(TCP_SEGMENTS_MAX),
+            bytes(tcp.mss),
+            Application,
             format!(
-                "{} B control + {} B rx + {} B tx; one per DHCP interface",
-                sizes::udp_socket(ipv6),
-                sizes::DHCP_MESSAGE_BUFFER,
-                sizes::DHCP_MESSAGE_BUFFER
+                "one MSS ({} B) each: sent data until ACKed, received data until read",
+                tcp.mss
             ),
-        ));
-        pools.push(pool(
-            "dhcpv4_clients",
-            "DHCPv4 client state",
+        );
+    }
+    if plan.protocols.dhcpv4
+        && plan
+            .interfaces
+            .first()
+            .is_some_and(|interface| interface.ipv4 == crate::profile::Ipv4Setting::Dhcp)
+    {
+        pools.push(
+            "dhcpv4_client",
+            "DHCP_SLOT",
+            "DHCPv4 client",
             "protocols.dhcpv4",
-            plan.dhcp_clients,
-            sizes::DHCP_CLIENT,
+            1,
+            layouts.dhcp_slot,
             Stack,
-            "lease, server, timers".into(),
-        ));
+            "lease, timers and its own UDP socket's message buffers".into(),
+        );
     }
     if let Some(dns) = plan.dns {
-        pools.push(pool(
-            "dns_socket",
-            "UDP socket of the DNS resolver",
+        pools.push(
+            "dns_queries",
+            "DNS_QUERY_SLOTS",
+            "DNS lookups in flight",
             "protocols.dns",
             1,
-            sizes::udp_socket(ipv6) + 2 * sizes::DNS_MESSAGE_BUFFER,
+            layouts.dns_query_slot,
             Stack,
-            format!(
-                "{} B control + {} B rx + {} B tx",
-                sizes::udp_socket(ipv6),
-                sizes::DNS_MESSAGE_BUFFER,
-                sizes::DNS_MESSAGE_BUFFER
-            ),
-        ));
-        pools.push(pool(
-            "dns_query",
-            "DNS query state",
-            "protocols.dns",
-            1,
-            sizes::DNS_QUERY,
-            Stack,
-            "one query in flight".into(),
-        ));
-        pools.push(pool(
-            "dns_servers",
-            "DNS servers",
-            "dns.servers",
-            dns.servers,
-            sizes::DNS_SERVER,
-            Stack,
-            "address + failure count".into(),
-        ));
+            "name, id, retries, deadline".into(),
+        );
         if dns.cache_entries > 0 {
-            pools.push(pool(
+            pools.push(
                 "dns_cache",
+                "DNS_CACHE",
                 "DNS cache",
                 "dns.cache_entries",
                 dns.cache_entries,
-                sizes::DNS_CACHE_ENTRY,
+                layouts.dns_cache_entry,
                 Stack,
-                format!("name up to {} B + address + expiry", sizes::DNS_NAME_MAX),
-            ));
+                "name + address + expiry".into(),
+            );
         }
     }
-    pools
+    pools.0
 }

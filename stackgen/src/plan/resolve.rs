@@ -185,6 +185,7 @@ pub(super) fn resolve(profile: &Profile) -> Result<Plan, Vec<PlanError>> {
         name: profile.stack.name.value.clone(),
         board,
         target,
+        app: profile.stack.app.as_ref().map(|app| app.value.clone()),
         interfaces,
         protocols,
         buffers,
@@ -828,22 +829,31 @@ sockets = 1
         let plan = Plan::resolve(&profile).unwrap();
         let pool = |id: &str| plan.pools.iter().find(|p| p.id == id).unwrap();
         assert_eq!(pool("udp_sockets").count, 1, "application count untouched");
-        assert_eq!(pool("dhcpv4_socket").count, 1);
-        assert_eq!(pool("dhcpv4_socket").owner, Owner::Stack);
-        assert_eq!(pool("dns_socket").count, 1);
+        assert_eq!(pool("dhcpv4_client").count, 1);
+        assert_eq!(pool("dhcpv4_client").owner, Owner::Stack);
+        assert_eq!(pool("dns_queries").count, 1);
+        assert_eq!(pool("dns_queries").owner, Owner::Stack);
         assert_eq!(plan.dhcp_clients, 1);
     }
 
     #[test]
-    fn reserved_buffers_add_per_socket_rows() {
-        let plan = plan("[protocols]\ntcp = true\n[tcp]\nsockets = 2\nbuffers = \"reserved\"\n");
-        let reserved: u64 = plan
+    fn reserved_buffers_come_from_the_segment_pool() {
+        let shared = plan("[protocols]\ntcp = true\n[tcp]\nsockets = 2\n");
+        let reserved =
+            plan("[protocols]\ntcp = true\n[tcp]\nsockets = 2\nbuffers = \"reserved\"\n");
+        let ids = |plan: &Plan| {
+            plan.pools
+                .iter()
+                .map(|p| (p.id, p.bytes()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&shared), ids(&reserved));
+        let segments = reserved
             .pools
             .iter()
-            .filter(|p| p.id.ends_with("_reserved"))
-            .map(Pool::bytes)
-            .sum();
-        assert_eq!(reserved, 2 * (5840 + 5840));
+            .find(|p| p.id == "tcp_segments")
+            .unwrap();
+        assert_eq!(segments.element, 1460);
     }
 
     #[test]

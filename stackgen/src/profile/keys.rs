@@ -173,6 +173,12 @@ pub const STACK: Section = Section {
             default: Default::Computed("the board's target triple"),
             doc: "Rust target triple to build for.",
         },
+        Key {
+            name: "app",
+            kind: Kind::Text,
+            default: Default::Computed("none: `stackgen build` then needs `--app`"),
+            doc: "The application crate `stackgen build` builds by default: a directory with its Cargo.toml, relative to the profile file.",
+        },
     ],
 };
 
@@ -418,7 +424,7 @@ pub const TCP: Section = Section {
             name: "buffers",
             kind: Kind::Choice(&["shared", "reserved"]),
             default: Default::Text("shared"),
-            doc: "`shared`: windows and send buffers are limits over the shared packet-buffer pools (little RAM, contention under load). `reserved`: every socket owns rx_window + send_buffer bytes (no contention, much more RAM).",
+            doc: "`shared`: windows and send buffers are limits over the shared segment pool (`tcp.segments`; little RAM, contention under load). `reserved`: every socket owns rx_window + send_buffer bytes (no contention, much more RAM).",
         },
     ],
 };
@@ -534,13 +540,13 @@ pub const BUDGET: Section = Section {
             name: "ram_max",
             kind: size(0, 1024 * MIB),
             default: Default::Unset,
-            doc: "Most RAM the stack's pools may take.",
+            doc: "Most RAM: `stackgen check` holds the pools to it; `stackgen build` holds the firmware's whole static RAM (`.data` + `.bss` + the board's call-stack reserve) to it.",
         },
         Key {
             name: "flash_max",
             kind: size(0, 1024 * MIB),
             default: Default::Unset,
-            doc: "Most flash the stack's code may take (checked against the board; measured on the linked image once `stackgen build` exists).",
+            doc: "Most flash the firmware image may take (`.text` + `.rodata` + the `.data` image), checked by `stackgen build` on the linked ELF.",
         },
     ],
 };

@@ -38,6 +38,8 @@ pub struct Stack {
     pub board: Val<String>,
     /// `target`.
     pub target: Option<Val<String>>,
+    /// `app`: the default application of `stackgen build`, relative to the profile file.
+    pub app: Option<Val<String>>,
 }
 
 /// Link type of an interface.

@@ -268,6 +268,7 @@ fn read_stack(r: &mut TableReader<'_, '_>) -> Stack {
         name: name.unwrap_or_default(),
         board: board.unwrap_or_default(),
         target: r.text("target"),
+        app: r.text("app"),
     }
 }
 

@@ -1,0 +1,204 @@
+//! `stackgen build` on every shipped profile: the firmware links, every pool the budget
+//! estimates (`stackgen budget`) is in the ELF's symbol table with exactly the estimated size,
+//! and the report's section totals are `llvm-size`'s.
+//!
+//! Each profile is built with its own application (`stack.app`: qemu-services, the STM32F407
+//! services, macro-echo on the host); `profiles/minimal.toml` names none and is built with the
+//! test fixture `tests/fixtures/budget-app` (the generated stack polled over an idle driver).
+//! The builds use `<target>/firmware` as cargo's target directory, where `cargo xtask test` has
+//! already built the firmware, so only the applications are compiled again.
+//!
+//! Skipped (with a message) when the `thumbv7em-none-eabihf` standard library is not installed
+//! (`rustup target add thumbv7em-none-eabihf`; `cargo xtask test` adds it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stackgen::build::cargo::Progress;
+use stackgen::build::firmware::{self, BuildOptions, Built};
+
+/// The Cortex-M target of the firmware profiles.
+const TARGET: &str = "thumbv7em-none-eabihf";
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("stackgen/ is inside the repository")
+        .to_path_buf()
+}
+
+/// The target directory this test executable was built in (`<target>/debug/deps/<test>`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("cannot locate the test executable");
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("the test executable is inside <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+fn target_installed() -> bool {
+    let Ok(out) = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+    else {
+        return false;
+    };
+    out.status.success() && Path::new(String::from_utf8_lossy(&out.stdout).trim()).is_dir()
+}
+
+/// `llvm-size` of the toolchain's `llvm-tools` component (rust-toolchain.toml lists it), else
+/// the one on `PATH`.
+fn llvm_size() -> PathBuf {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("cannot run rustc");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    let host = Command::new("rustc")
+        .args(["--print", "host-tuple"])
+        .output()
+        .expect("cannot run rustc");
+    let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
+    let component = Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin/llvm-size");
+    if component.is_file() {
+        component
+    } else {
+        PathBuf::from("llvm-size")
+    }
+}
+
+/// llvm-size's Berkeley `text data bss` of `elf`.
+fn berkeley(elf: &Path) -> (u64, u64, u64) {
+    let out = Command::new(llvm_size())
+        .arg(elf)
+        .output()
+        .expect("cannot run llvm-size: rustup component add llvm-tools");
+    assert!(
+        out.status.success(),
+        "llvm-size failed on {}",
+        elf.display()
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let numbers: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .expect("llvm-size prints a header and a row")
+        .split_whitespace()
+        .take(3)
+        .map(|n| n.parse().expect("llvm-size prints numbers"))
+        .collect();
+    (numbers[0], numbers[1], numbers[2])
+}
+
+/// Builds `profile` (with `app`, else its own), then checks the pools and the totals.
+fn build_and_check(profile: &str, app: Option<&str>, needs_thumb: bool) -> Option<Built> {
+    if needs_thumb && !target_installed() {
+        println!("skipped: the {TARGET} target is not installed (rustup target add {TARGET})");
+        return None;
+    }
+    let root = repository();
+    let built = firmware::build(&BuildOptions {
+        profile: root.join(profile),
+        app: app.map(|app| root.join(app)),
+        target_dir: Some(target_dir()),
+        progress: Progress::Quiet,
+    })
+    .unwrap_or_else(|error| panic!("stackgen build {profile}: {error}"));
+    let report = &built.report;
+    println!("{profile}:\n{}", report.summary());
+    assert!(
+        report.ram.mismatches.is_empty(),
+        "{profile}: estimate ≠ ELF for {:?}:\n{}",
+        report.ram.mismatches,
+        report.markdown()
+    );
+    assert_eq!(
+        report.ram.pools.len(),
+        built.plan.pools.len(),
+        "{profile}: every pool of the plan is a row"
+    );
+    for (row, pool) in report.ram.pools.iter().zip(&built.plan.pools) {
+        assert_eq!(row.id, pool.id);
+        assert_eq!(row.estimate, Some(pool.bytes()), "{profile}: {}", pool.id);
+        assert_eq!(
+            row.measured,
+            Some(pool.bytes()),
+            "{profile}: pool {} in the ELF",
+            pool.id
+        );
+    }
+    assert_eq!(
+        report.ram.pools_measured,
+        built.plan.ram_total(),
+        "{profile}: `stackgen budget`'s total is the pools' bytes in the ELF"
+    );
+    let (text, data, bss) = berkeley(&built.elf);
+    assert_eq!(
+        (
+            report.sections.text,
+            report.sections.data,
+            report.sections.bss
+        ),
+        (text, data, bss),
+        "{profile}: the report's sections are llvm-size's"
+    );
+    assert_eq!(
+        report.flash.usage.total,
+        text + data,
+        "{profile}: flash image"
+    );
+    assert_eq!(
+        report.ram.usage.total,
+        data + bss + built.plan.board.stack_reserve,
+        "{profile}: RAM total"
+    );
+    for file in [
+        "firmware.elf",
+        "firmware.bin",
+        "budget.md",
+        "budget.json",
+        "budget.html",
+    ] {
+        let path = built.dir.join(file);
+        let len = std::fs::metadata(&path).map_or(0, |meta| meta.len());
+        assert!(len > 0, "{profile}: {} missing or empty", path.display());
+    }
+    Some(built)
+}
+
+#[test]
+fn stm32f407_reference_profile_builds_and_its_budget_is_the_elf() {
+    let Some(built) = build_and_check("profiles/stm32f407.toml", None, true) else {
+        return;
+    };
+    assert!(
+        !built.report.over_limit(),
+        "the reference profile is within its limits:\n{}",
+        built.report.summary()
+    );
+    let stack = built.report.flash.stack_bytes;
+    println!("stm32f407 reference: stack flash {stack} B (target < 24,000 B)");
+}
+
+#[test]
+fn qemu_profile_budget_is_the_elf() {
+    build_and_check("profiles/qemu-mps2-an386.toml", None, true);
+}
+
+#[test]
+fn minimal_profile_budget_is_the_elf() {
+    build_and_check(
+        "profiles/minimal.toml",
+        Some("stackgen/tests/fixtures/budget-app"),
+        true,
+    );
+}
+
+#[test]
+fn host_tap_profile_budget_is_the_elf() {
+    build_and_check("profiles/host-tap.toml", None, false);
+}
