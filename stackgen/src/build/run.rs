@@ -136,3 +136,60 @@ pub fn run(plan: &Plan, elf: &Path, network: &Network) -> Result<i32, RunError> 
         .map_err(RunError::Spawn)?;
     Ok(status.code().unwrap_or(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::source::Source;
+
+    fn plan(path: &str) -> Plan {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let source = Source::load(&root.join(path)).unwrap();
+        Plan::resolve(&Profile::parse(&source).unwrap()).unwrap()
+    }
+
+    fn text(args: &[OsString]) -> String {
+        args.iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn user_network_is_restricted_and_forwards_from_loopback_only() {
+        let plan = plan("profiles/qemu-mps2-an386.toml");
+        let forwards = vec!["7007:7".parse().unwrap(), "7009:9".parse().unwrap()];
+        let args = qemu_command(&plan, Path::new("fw.elf"), &Network::User(forwards)).unwrap();
+        assert_eq!(
+            text(&args),
+            "qemu-system-arm -M mps2-an386 -nographic -kernel fw.elf -netdev \
+             user,id=n0,restrict=on,net=192.0.2.0/24,host=192.0.2.1,\
+             hostfwd=tcp:127.0.0.1:7007-192.0.2.2:7,hostfwd=tcp:127.0.0.1:7009-192.0.2.2:9 \
+             -net nic,netdev=n0"
+        );
+    }
+
+    #[test]
+    fn tap_network_names_the_device() {
+        let plan = plan("profiles/qemu-mps2-an386.toml");
+        let args = qemu_command(&plan, Path::new("fw.elf"), &Network::Tap("tap7".into())).unwrap();
+        assert!(
+            text(&args).contains("-netdev tap,id=n0,ifname=tap7,script=no,downscript=no"),
+            "{}",
+            text(&args)
+        );
+    }
+
+    #[test]
+    fn boards_without_an_emulator_and_bad_forwards_are_refused() {
+        let plan = plan("profiles/stm32f407.toml");
+        assert!(matches!(
+            qemu_command(&plan, Path::new("fw.elf"), &Network::User(Vec::new())),
+            Err(RunError::NotEmulated { .. })
+        ));
+        assert!("7007".parse::<Forward>().is_err());
+        assert!("0:7".parse::<Forward>().is_err());
+        assert!("7007:70000".parse::<Forward>().is_err());
+    }
+}
