@@ -91,3 +91,30 @@ fn help_and_schema_exit_0() {
         "`stackgen schema` differs from stackgen/profile.schema.json"
     );
 }
+
+#[test]
+fn build_passes_compiler_errors_through_and_exits_1() {
+    let target_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("broken-app");
+    let output = stackgen(&[
+        "build",
+        "profiles/minimal.toml",
+        "--app",
+        "stackgen/tests/fixtures/broken-app",
+        "--target-dir",
+        target_dir.to_str().unwrap(),
+    ]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[E0308]: mismatched types"), "{err}");
+    assert!(err.contains("src/main.rs:7:5"), "{err}");
+    assert!(err.contains("cargo build failed"), "{err}");
+}
+
+#[test]
+fn build_without_an_application_names_the_fix() {
+    let output = stackgen(&["build", "profiles/minimal.toml"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("names no application"), "{err}");
+    assert!(err.contains("--app DIR"), "{err}");
+}

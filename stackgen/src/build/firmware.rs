@@ -113,7 +113,10 @@ pub fn build(options: &BuildOptions) -> Result<Built, BuildError> {
             dir: app_dir.display().to_string(),
         });
     }
-    let app_dir = absolute(&app_dir);
+    // Canonical, so `profiles/../examples/app` matches the paths in the debug information.
+    let app_dir = app_dir
+        .canonicalize()
+        .unwrap_or_else(|_| absolute(&app_dir));
     let target_dir = absolute(&options.target_dir.clone().unwrap_or_else(|| {
         std::env::var_os("CARGO_TARGET_DIR")
             .filter(|dir| !dir.is_empty())
