@@ -18,7 +18,7 @@ pub(super) fn readiness_of_slot(stack: &Stack<'_>, i: usize, dir: Dir) -> u64 {
     };
     let error = s.error.map_or(0, |e| e as u64 + 1);
     let side = match dir {
-        Dir::Rx => u64::from(s.recv_available() > 0) | u64::from(s.may_recv()) << 1,
+        Dir::Rx => u64::from(s.can_recv()) | u64::from(s.may_recv()) << 1,
         Dir::Tx => {
             let room = s.send_room(&stack.tcp.pool).min(0x7f_ffff) as u64;
             u64::from(s.may_send()) | room << 1

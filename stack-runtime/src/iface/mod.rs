@@ -472,16 +472,12 @@ impl<'a> Stack<'a> {
         let dns = self.dns_deadline().map(|t| t.max(now));
         #[cfg(not(feature = "dns"))]
         let dns = None;
-        [
-            self.arp.next_deadline(),
-            self.frag.next_deadline(),
-            dhcp,
-            dns,
-            tcp_deadline.map(|t| t.max(now)),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let next = min(self.arp.next_deadline(), self.frag.next_deadline());
+        min(min(next, min(dhcp, dns)), tcp_deadline.map(|t| t.max(now)))
     }
 
     fn effective_mtu(&self, driver_mtu: usize) -> usize {

@@ -97,15 +97,88 @@ mod enabled {
     use crate::tcp::socket::{ChallengeLimiter, Ctx, InputAction, TcpConfig, TcpError, TcpState};
     use crate::tcp::syn_cookie::SynCookies;
     use crate::time::Instant;
+    use crate::wire::checksum;
     use crate::wire::ipv4::HEADER_LEN as IPV4_HEADER_LEN;
     use crate::wire::tcp::{Control, SeqNumber};
-    use crate::wire::{
-        Error, EtherType, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr, TcpPacket, TcpRepr,
-    };
+    use crate::wire::{Error, IpProtocol, Ipv4Repr, TcpPacket, TcpRepr};
 
     const ETH_LEN: usize = crate::wire::ethernet::HEADER_LEN;
     /// First ephemeral port (RFC 6335 dynamic range).
     const EPHEMERAL_FIRST: u16 = 49152;
+
+    /// Link and IP addressing of an outgoing segment's frame.
+    struct FrameAddrs {
+        dst_mac: crate::wire::EthernetAddress,
+        src_mac: crate::wire::EthernetAddress,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        ident: u16,
+    }
+
+    /// Ethernet, IPv4 and fixed TCP headers: 54 bytes.
+    const BASE_LEN: usize = ETH_LEN + IPV4_HEADER_LEN + 20;
+
+    /// Write one TCP segment as a complete Ethernet frame: `frame` is exactly
+    /// `54 + options + payload` bytes. The three fixed headers are built in a 54-byte array
+    /// (constant offsets: no bounds check per field) and copied once; options, if any, are
+    /// written by [`TcpRepr::emit_header`]; the payload is copied and summed in one pass, and
+    /// the TCP checksum is folded once from the pseudo header, the header and that sum.
+    fn emit_segment_frame(
+        frame: &mut [u8],
+        a: &FrameAddrs,
+        repr: &TcpRepr<'_>,
+        payload: &crate::tcp::socket::Payload<'_, '_>,
+    ) {
+        let header_len = repr.header_len();
+        let tcp_len = frame.len().saturating_sub(ETH_LEN + IPV4_HEADER_LEN);
+        if frame.len() < BASE_LEN || tcp_len < header_len || tcp_len > 0xffff - IPV4_HEADER_LEN {
+            return;
+        }
+        let mut h = [0u8; BASE_LEN];
+        h[0..6].copy_from_slice(&a.dst_mac.0);
+        h[6..12].copy_from_slice(&a.src_mac.0);
+        h[12..14].copy_from_slice(&[0x08, 0x00]);
+        // IPv4: version 4, IHL 5, DSCP/ECN 0, no fragmentation fields (DF clear).
+        h[14] = 0x45;
+        h[16..18].copy_from_slice(&((IPV4_HEADER_LEN + tcp_len) as u16).to_be_bytes());
+        h[18..20].copy_from_slice(&a.ident.to_be_bytes());
+        h[22] = a.ttl;
+        h[23] = u8::from(IpProtocol::Tcp);
+        h[26..30].copy_from_slice(&a.src.octets());
+        h[30..34].copy_from_slice(&a.dst.octets());
+        let ip_sum = checksum::finish(checksum::sum_native(&h[14..34]));
+        h[24..26].copy_from_slice(&(!ip_sum).to_be_bytes());
+        // TCP: checksum 0 for now; the urgent pointer only with URG.
+        h[34..36].copy_from_slice(&repr.src_port.to_be_bytes());
+        h[36..38].copy_from_slice(&repr.dst_port.to_be_bytes());
+        h[38..42].copy_from_slice(&repr.seq_number.0.to_be_bytes());
+        h[42..46].copy_from_slice(&repr.ack_number.unwrap_or_default().0.to_be_bytes());
+        // header_len <= 60 (fixed options <= 20, SACK fitted to the rest).
+        h[46] = ((header_len / 4) as u8 & 0x0f) << 4;
+        h[47] = repr.flags().bits();
+        h[48..50].copy_from_slice(&repr.window_len.to_be_bytes());
+        h[52..54].copy_from_slice(&repr.urgent_at.unwrap_or(0).to_be_bytes());
+        const TCP_AT: usize = ETH_LEN + IPV4_HEADER_LEN;
+        // The pseudo header (addresses, zero, protocol, TCP length) and the TCP header, as one
+        // native-order total: the addresses are already in `h`.
+        let pseudo = checksum::sum_native(&h[26..34])
+            + u64::from(u16::from_ne_bytes([0, u8::from(IpProtocol::Tcp)]))
+            + u64::from(u16::from_ne_bytes((tcp_len as u16).to_be_bytes()));
+        let header = if header_len == 20 {
+            checksum::sum_native(&h[TCP_AT..BASE_LEN])
+        } else {
+            // Options (timestamps, SACK blocks, SYN options): the general writer.
+            let tcp = &mut frame[TCP_AT..TCP_AT + header_len];
+            repr.emit_header(&mut TcpPacket::new_unchecked(&mut *tcp));
+            checksum::sum_native(tcp)
+        };
+        frame[..BASE_LEN].copy_from_slice(&h);
+        let data = &mut frame[TCP_AT + header_len..];
+        let payload_sum = payload.copy_to(data);
+        let sum = checksum::finish(pseudo + header + checksum::native_term(payload_sum));
+        frame[TCP_AT + 16..TCP_AT + 18].copy_from_slice(&(!sum).to_be_bytes());
+    }
 
     /// The TCP state of a stack.
     #[derive(Debug)]
@@ -423,14 +496,15 @@ mod enabled {
                     Err(_) => None,
                 };
                 let (src_mac, ttl) = (self.mac, self.config.ttl);
-                let cfg = self.config.tcp;
+                // Borrowed, not copied: the configuration is large enough for a memcpy.
+                let cfg = &self.config.tcp;
                 let mut frames = 0u32;
                 let ident = &mut self.ident;
                 let tcp = &mut self.tcp;
                 let stats = &mut self.stats;
                 let mut busy = false;
                 let done =
-                    tcp.sockets[i].dispatch(&mut tcp.pool, stats, &cfg, now, |repr, payload| {
+                    tcp.sockets[i].dispatch(&mut tcp.pool, stats, cfg, now, |repr, payload| {
                         let Some(mac) = mac else {
                             // Unresolved: the segment is lost; retransmission will resend it.
                             return true;
@@ -444,29 +518,18 @@ mod enabled {
                         *ident = ident.wrapping_add(1);
                         let id = *ident;
                         token.consume(frame_len, |buf| {
-                            if buf.len() < frame_len {
+                            let Some(frame) = buf.get_mut(..frame_len) else {
                                 return;
-                            }
-                            let mut eth = EthernetFrame::new_unchecked(&mut *buf);
-                            eth.set_dst_addr(mac);
-                            eth.set_src_addr(src_mac);
-                            eth.set_ethertype(EtherType::Ipv4);
-                            let ip = Ipv4Repr {
-                                src_addr: src,
-                                dst_addr: dst,
-                                next_header: IpProtocol::Tcp,
-                                payload_len: tcp_len,
-                                hop_limit: ttl,
                             };
-                            ip.emit(
-                                &mut Ipv4Packet::new_unchecked(&mut buf[ETH_LEN..frame_len]),
-                                id,
-                            );
-                            let seg = &mut buf[ETH_LEN + IPV4_HEADER_LEN..frame_len];
-                            repr.emit_header(&mut TcpPacket::new_unchecked(&mut *seg));
-                            let sum = payload.copy_to(&mut seg[repr.header_len()..]);
-                            TcpPacket::new_unchecked(&mut *seg)
-                                .fill_checksum_with_payload_sum(src, dst, sum);
+                            let addrs = FrameAddrs {
+                                dst_mac: mac,
+                                src_mac,
+                                src,
+                                dst,
+                                ttl,
+                                ident: id,
+                            };
+                            emit_segment_frame(frame, &addrs, repr, &payload);
                         });
                         frames += 1;
                         true
@@ -695,7 +758,7 @@ mod enabled {
                 .get_mut(h.index)
                 .filter(|s| s.generation == h.generation && s.owned)
                 .ok_or(TcpError::InvalidHandle)?;
-            if s.recv_available() > 0 {
+            if s.can_recv() {
                 return Ok(s.recv(&mut tcp.pool, buf));
             }
             if let Some(e) = s.error {
@@ -791,7 +854,7 @@ mod enabled {
 
         /// True when [`Stack::tcp_recv`] would return data now.
         pub fn tcp_can_recv(&self, h: TcpHandle) -> bool {
-            self.tcp_slot(h).is_ok_and(|s| s.recv_available() > 0)
+            self.tcp_slot(h).is_ok_and(TcpSlot::can_recv)
         }
 
         /// True while data may still arrive or is waiting to be read (false after the peer's FIN
@@ -830,7 +893,7 @@ mod enabled {
         use super::*;
         use crate::tcp::socket::{TcpConfig, TcpSlot};
         use crate::testing::FrameQueueDriver;
-        use crate::wire::{EthernetAddress, Ipv4Cidr};
+        use crate::wire::{EtherType, EthernetAddress, EthernetFrame, Ipv4Cidr, Ipv4Packet};
         use crate::{ArpEntry, PendingSlot, StackConfig, StackStorage};
 
         const OUR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);

@@ -50,11 +50,16 @@ impl Default for PendingSlot {
 pub(crate) struct TxQueue<'a> {
     slots: &'a mut [PendingSlot],
     seq: u32,
-    pub(crate) high_water: usize,
+    /// Slots holding a packet (so an empty queue costs nothing to flush).
+    queued: u16,
+    pub(crate) high_water: u16,
 }
 
 impl<'a> TxQueue<'a> {
     pub(crate) fn new(slots: &'a mut [PendingSlot]) -> Self {
+        // At most 65,535 slots are used (the count is a u16).
+        let n = slots.len().min(usize::from(u16::MAX));
+        let slots = &mut slots[..n];
         for s in slots.iter_mut() {
             // Storage reused from an earlier stack may hold handles of that stack's pool.
             *s = PendingSlot::EMPTY;
@@ -62,6 +67,7 @@ impl<'a> TxQueue<'a> {
         TxQueue {
             slots,
             seq: 0,
+            queued: 0,
             high_water: 0,
         }
     }
@@ -71,7 +77,16 @@ impl<'a> TxQueue<'a> {
     }
 
     pub(crate) fn in_use(&self) -> usize {
-        self.slots.iter().filter(|s| s.packet.is_some()).count()
+        usize::from(self.queued)
+    }
+
+    /// Take the packet of slot `i` out of the queue.
+    fn take(&mut self, i: usize) -> Option<PacketBuf> {
+        let p = self.slots.get_mut(i)?.packet.take();
+        if p.is_some() {
+            self.queued -= 1;
+        }
+        p
     }
 
     /// Queue `packet`; gives it back when the queue is full.
@@ -82,7 +97,8 @@ impl<'a> TxQueue<'a> {
                 s.dest = dest;
                 s.seq = self.seq;
                 self.seq = self.seq.wrapping_add(1);
-                self.high_water = self.high_water.max(self.in_use());
+                self.queued += 1;
+                self.high_water = self.high_water.max(self.queued);
                 Ok(())
             }
             None => Err(packet),
@@ -100,6 +116,7 @@ impl<'a> TxQueue<'a> {
                 n += 1;
             }
         }
+        self.queued -= n as u16;
         n
     }
 }
@@ -152,12 +169,19 @@ impl Stack<'_> {
 
     /// Send queued packets whose destination is known, oldest first. Returns false when the
     /// driver ran out of transmit buffers with packets still sendable.
+    #[inline]
     pub(crate) fn flush_queue<D: Driver>(
         &mut self,
         driver: &mut D,
         cx: &mut Context,
         now: Instant,
     ) -> bool {
+        // An empty queue (the common case) costs one comparison, inline.
+        self.queue.queued == 0 || self.flush_queued(driver, cx, now)
+    }
+
+    #[inline(never)]
+    fn flush_queued<D: Driver>(&mut self, driver: &mut D, cx: &mut Context, now: Instant) -> bool {
         // Packets whose ARP entry expired while they waited need a new resolution.
         for i in 0..self.queue.slots.len() {
             let s = &self.queue.slots[i];
@@ -168,7 +192,7 @@ impl Stack<'_> {
                 match self.arp.lookup(ip, now) {
                     Lookup::SendRequest => self.send_arp_request(ip, None),
                     Lookup::NoEntry => {
-                        if let Some(p) = self.queue.slots[i].packet.take() {
+                        if let Some(p) = self.queue.take(i) {
                             self.pool.free(p);
                             bump(&mut self.stats.arp_queue_full);
                         }
@@ -177,7 +201,7 @@ impl Stack<'_> {
                 }
             }
         }
-        loop {
+        while self.queue.queued > 0 {
             let mut best: Option<(usize, u32, EthernetAddress)> = None;
             for (i, s) in self.queue.slots.iter().enumerate() {
                 if s.packet.is_none() {
@@ -201,7 +225,7 @@ impl Stack<'_> {
                 bump(&mut self.stats.driver_tx_busy);
                 return false;
             };
-            let Some(packet) = self.queue.slots[i].packet.take() else {
+            let Some(packet) = self.queue.take(i) else {
                 return true;
             };
             let bytes = self.pool.bytes(&packet);
@@ -218,5 +242,6 @@ impl Stack<'_> {
             }
             self.pool.free(packet);
         }
+        true
     }
 }

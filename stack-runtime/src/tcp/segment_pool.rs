@@ -340,8 +340,16 @@ impl<'a> SegmentPool<'a> {
             self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
             return Err(AllocError::PoolExhausted);
         }
-        let Some(index) = (0..self.count).find(|&i| self.used[i / 32] & (1 << (i % 32)) == 0)
-        else {
+        // The first clear bit, a word at a time (bits past `count` are never set, so only
+        // the index needs the bound).
+        let index = self
+            .used
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != u32::MAX)
+            .map(|(i, w)| i * 32 + w.trailing_ones() as usize)
+            .filter(|&i| i < self.count);
+        let Some(index) = index else {
             self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
             return Err(AllocError::PoolExhausted);
         };
@@ -565,12 +573,26 @@ impl<const N: usize> SendQueue<N> {
         seq: SeqNumber,
         max_len: usize,
     ) -> Option<&'p [u8]> {
-        (0..self.len).find_map(|i| {
+        let at = |i: usize| {
             let buf = self.bufs[self.slot(i)].as_ref()?;
             let off = seq.checked_sub(buf.seq()).filter(|&o| o < buf.len())?;
             let bytes = pool.bytes(buf).get(off..)?;
             Some(&bytes[..bytes.len().min(max_len)])
-        })
+        };
+        // Every buffer but the newest is full (`write` fills the tail before taking another),
+        // so the buffer holding `seq` is found by arithmetic; the scan is only the fallback.
+        let guess = match self.bufs[self.slot(0)].as_ref() {
+            Some(head) => seq
+                .checked_sub(head.end_seq())
+                .map_or(0, |past| 1 + past / pool.buffer_size().max(1)),
+            None => 0,
+        };
+        if guess < self.len
+            && let Some(bytes) = at(guess)
+        {
+            return Some(bytes);
+        }
+        (0..self.len).find_map(at)
     }
 
     /// Free every buffer (abort or close), leaving the queue empty at its current end.
@@ -745,8 +767,10 @@ impl<const N: usize> RecvQueue<N> {
     /// copied.
     pub fn read(&mut self, pool: &mut SegmentPool<'_>, out: &mut [u8]) -> usize {
         let mut copied = 0;
-        while copied < out.len() && self.len > 0 {
-            let Some(buf) = self.bufs[0].as_mut() else {
+        // Buffers read entirely are freed as we go and dropped from the front once, at the end.
+        let mut freed = 0;
+        while copied < out.len() && freed < self.len {
+            let Some(buf) = self.bufs[freed].as_mut() else {
                 break;
             };
             if buf.seq() != self.read {
@@ -759,16 +783,35 @@ impl<const N: usize> RecvQueue<N> {
             copied += n;
             self.read += n;
             if buf.is_empty() {
-                if let Some(buf) = self.bufs[0].take() {
+                if let Some(buf) = self.bufs[freed].take() {
                     pool.free(buf);
                 }
-                for j in 1..self.len {
-                    self.bufs[j - 1] = self.bufs[j].take();
-                }
-                self.len -= 1;
+                freed += 1;
             }
         }
+        if freed > 0 {
+            for j in freed..self.len {
+                self.bufs[j - freed] = self.bufs[j].take();
+            }
+            self.len -= freed;
+        }
         copied
+    }
+
+    /// True when at least one byte is readable now (`readable() > 0`, without walking every
+    /// buffer).
+    pub fn has_readable(&self) -> bool {
+        let mut at = self.read;
+        for buf in self.bufs[..self.len].iter().flatten() {
+            if buf.seq() != at {
+                return false;
+            }
+            if !buf.is_empty() {
+                return true;
+            }
+            at = buf.end_seq();
+        }
+        false
     }
 
     /// Free every buffer (abort or close).

@@ -293,6 +293,13 @@ impl Payload<'_, '_> {
     /// Copy the payload into `out` (at least [`Payload::len`] bytes) and return its folded
     /// Internet checksum (for [`crate::wire::TcpPacket::fill_checksum_with_payload_sum`]).
     pub fn copy_to(&self, out: &mut [u8]) -> u16 {
+        // One buffer holds the whole payload (the common case: buffers of one MSS).
+        if let Some(bytes) = self.queue.segment(self.pool, self.seq, self.len)
+            && bytes.len() == self.len
+            && let Some(dst) = out.get_mut(..bytes.len())
+        {
+            return checksum::copy_and_checksum(dst, bytes);
+        }
         let mut done = 0;
         let mut sums = [0u16; 4];
         let mut sum = 0u16;
@@ -655,9 +662,14 @@ impl TcpSlot {
         self.recvq.readable()
     }
 
+    /// True when at least one byte can be read now (`recv_available() > 0`, cheaper).
+    pub(crate) fn can_recv(&self) -> bool {
+        self.recvq.has_readable()
+    }
+
     /// True when the peer closed and everything it sent has been read.
     pub(crate) fn at_eof(&self) -> bool {
-        self.fin_received && self.recvq.readable() == 0
+        self.fin_received && !self.recvq.has_readable()
     }
 
     pub(crate) fn may_send(&self) -> bool {
@@ -668,7 +680,7 @@ impl TcpSlot {
         matches!(
             self.state,
             TcpState::Established | TcpState::FinWait1 | TcpState::FinWait2
-        ) || self.recvq.readable() > 0
+        ) || self.recvq.has_readable()
     }
 
     /// Bytes the send queue can take now (limit and pool permitting).
@@ -1286,8 +1298,15 @@ impl TcpSlot {
         (field as u16, edge.max(self.rcv_adv))
     }
 
-    fn base_repr(&mut self, pool: &SegmentPool<'_>, now: Instant, seq: SeqNumber) -> Repr<'static> {
-        let (window_len, _) = self.window_to_send(pool, false);
+    /// A segment from `seq` with the current ACK, window (and SACK blocks, timestamps), and the
+    /// right edge its window announces (for [`TcpSlot::emit_one`]).
+    fn base_repr(
+        &mut self,
+        pool: &SegmentPool<'_>,
+        now: Instant,
+        seq: SeqNumber,
+    ) -> (Repr<'static>, SeqNumber) {
+        let (window_len, edge) = self.window_to_send(pool, false);
         let mut sack_ranges = SackRanges::new();
         if self.sack_enabled && !self.asm.is_empty() {
             sack_ranges = self.reporter.blocks(
@@ -1297,7 +1316,7 @@ impl TcpSlot {
                 max_sack_blocks(self.ts_enabled),
             );
         }
-        Repr {
+        let repr = Repr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq_number: seq,
@@ -1309,15 +1328,19 @@ impl TcpSlot {
                 tsecr: self.ts_recent,
             }),
             ..Repr::default()
-        }
+        };
+        (repr, edge)
     }
 
-    /// Emit one segment and account for it: the ACK it carries, the window it announces.
+    /// Emit one segment and account for it: the ACK it carries, the window it announces
+    /// (`edge`, the right edge from [`TcpSlot::window_to_send`] for this segment).
+    #[allow(clippy::too_many_arguments)]
     fn emit_one<F>(
         &mut self,
         pool: &SegmentPool<'_>,
         stats: &mut Stats,
         repr: &Repr<'_>,
+        edge: SeqNumber,
         seq: SeqNumber,
         len: usize,
         emit: &mut F,
@@ -1336,8 +1359,6 @@ impl TcpSlot {
         }
         bump(&mut stats.tcp_segments_tx);
         if repr.ack_number.is_some() {
-            let syn = repr.control == Control::Syn;
-            let (_, edge) = self.window_to_send(pool, syn);
             self.rcv_adv = edge;
             self.ack_now = false;
             self.timers.on_ack_sent();
@@ -1448,7 +1469,7 @@ impl TcpSlot {
         // SYN or SYN-ACK.
         if self.syn_due {
             let syn_ack = self.state == TcpState::SynReceived;
-            let (window_len, _) = self.window_to_send(pool, true);
+            let (window_len, edge) = self.window_to_send(pool, true);
             let mut repr = Repr {
                 src_port: self.local.port(),
                 dst_port: self.remote.port(),
@@ -1472,7 +1493,7 @@ impl TcpSlot {
                     tsecr: if syn_ack { self.ts_recent } else { 0 },
                 });
             }
-            if !self.emit_one(pool, stats, &repr, self.iss, 0, &mut emit) {
+            if !self.emit_one(pool, stats, &repr, edge, self.iss, 0, &mut emit) {
                 return false;
             }
             self.syn_due = false;
@@ -1483,8 +1504,8 @@ impl TcpSlot {
         }
         if !self.state.is_synchronized() {
             if self.state == TcpState::SynReceived && self.ack_now {
-                let repr = self.base_repr(pool, now, self.iss + 1);
-                if !self.emit_one(pool, stats, &repr, self.iss + 1, 0, &mut emit) {
+                let (repr, edge) = self.base_repr(pool, now, self.iss + 1);
+                if !self.emit_one(pool, stats, &repr, edge, self.iss + 1, 0, &mut emit) {
                     return false;
                 }
             }
@@ -1568,8 +1589,8 @@ impl TcpSlot {
                 // An old sequence number makes the peer answer with its current window
                 // (RFC 9293 §3.8.6.1 allows any probe the receiver must acknowledge).
                 let seq = self.snd_una - 1;
-                let repr = self.base_repr(pool, now, seq);
-                if !self.emit_one(pool, stats, &repr, seq, 0, &mut emit) {
+                let (repr, edge) = self.base_repr(pool, now, seq);
+                if !self.emit_one(pool, stats, &repr, edge, seq, 0, &mut emit) {
                     return false;
                 }
                 bump(&mut stats.tcp_window_probes);
@@ -1579,16 +1600,16 @@ impl TcpSlot {
             self.timers.start_persist(now, rto);
         }
         if keepalive && sent == 0 {
-            let repr = self.base_repr(pool, now, self.snd_una - 1);
-            if !self.emit_one(pool, stats, &repr, self.snd_una, 0, &mut emit) {
+            let (repr, edge) = self.base_repr(pool, now, self.snd_una - 1);
+            if !self.emit_one(pool, stats, &repr, edge, self.snd_una, 0, &mut emit) {
                 return false;
             }
             bump(&mut stats.tcp_keepalives_tx);
             sent += 1;
         }
         if self.ack_now && sent == 0 {
-            let repr = self.base_repr(pool, now, self.snd_nxt);
-            if !self.emit_one(pool, stats, &repr, self.snd_nxt, 0, &mut emit) {
+            let (repr, edge) = self.base_repr(pool, now, self.snd_nxt);
+            if !self.emit_one(pool, stats, &repr, edge, self.snd_nxt, 0, &mut emit) {
                 return false;
             }
         }
@@ -1707,7 +1728,7 @@ impl TcpSlot {
         F: FnMut(&Repr<'_>, Payload<'_, '_>) -> bool,
     {
         let data_end = self.sendq.end();
-        let mut repr = self.base_repr(pool, now, seq);
+        let (mut repr, edge) = self.base_repr(pool, now, seq);
         // Options beyond the timestamps (SACK blocks) come out of the payload, so the
         // segment never exceeds the peer's MSS (RFC 6691).
         let ts_opts = if self.ts_enabled { 12 } else { 0 };
@@ -1721,7 +1742,7 @@ impl TcpSlot {
         if len == 0 && !fin {
             return true;
         }
-        if !self.emit_one(pool, stats, &repr, seq, len, emit) {
+        if !self.emit_one(pool, stats, &repr, edge, seq, len, emit) {
             return false;
         }
         let end = seq + len + usize::from(fin);

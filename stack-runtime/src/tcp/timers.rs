@@ -114,21 +114,26 @@ impl Timers {
 
     /// The earliest armed deadline, `None` when every timer is stopped.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [
-            self.retransmit,
-            self.persist,
-            self.keepalive,
-            self.delayed_ack,
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        min(
+            min(
+                min(self.retransmit, self.persist),
+                min(self.keepalive, self.delayed_ack),
+            ),
             self.time_wait,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        )
     }
 
     /// The earliest expired timer at `now`, disarmed (or re-armed, for the periodic ones), or
     /// `None` when nothing is due.
     pub fn poll(&mut self, now: Instant) -> Option<TimerEvent> {
+        // Nothing due (the common case, every poll): one comparison.
+        if self.next_deadline().is_none_or(|t| t > now) {
+            return None;
+        }
         let due = |t: Option<Instant>| t.filter(|&t| t <= now);
         let candidates = [
             (due(self.time_wait), 0u8),

@@ -10,9 +10,11 @@
 //! The sum is computed over 32-bit words in the machine's own byte order,
 //! accumulated in a 64-bit register, with the carries folded back only once
 //! at the end and the result byte-swapped once on little-endian machines
-//! (the one's-complement sum is byte-order independent, RFC 1071 §2(B)). The
-//! inner loop takes 16 bytes per iteration: a load and an add-with-carry pair
-//! per four bytes, no per-word byte reversal, no branch on carries.
+//! (the one's-complement sum is byte-order independent, RFC 1071 §2(B)). On
+//! 32-bit targets the inner loop takes 16 bytes per iteration: a load and an
+//! add-with-carry pair per four bytes, no per-word byte reversal, no branch on
+//! carries. On 64-bit hosts it takes 64-byte blocks into four 64-bit lanes,
+//! which LLVM turns into SIMD code (plain Rust either way, no intrinsics).
 //!
 //! Byte slices have no alignment requirement; a trailing partial word is
 //! zero-padded on the right, which is exactly the RFC's rule for odd lengths.
@@ -27,11 +29,14 @@ use super::IpProtocol;
 /// Fold a wide accumulator of 16-bit-aligned sums down to 16 bits with
 /// end-around carry.
 #[inline]
-const fn fold(mut acc: u64) -> u16 {
-    // At most four rounds: 64 → 49 → 34 → 19 → 17 → 16 bits.
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
+const fn fold(acc: u64) -> u16 {
+    // Four fixed rounds, no loop: 64 → 33 bits, → 32, → 17, → 16. After the second round
+    // the value is below 2^32 (a carry out of the high half leaves a low half of at most
+    // 2^32 − 2), after the fourth below 2^16 likewise.
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff_ffff) + (acc >> 32);
+    let acc = (acc & 0xffff) + (acc >> 16);
+    let acc = (acc & 0xffff) + (acc >> 16);
     acc as u16
 }
 
@@ -58,27 +63,86 @@ const fn halves(v: u64) -> u64 {
     (v & 0xffff_ffff) + (v >> 32)
 }
 
-/// Sum of at most 8 trailing bytes, zero-padded on the right to 8 bytes.
+/// Sum of at most 15 trailing bytes, zero-padded on the right to an even length: whole
+/// 8-, 4- and 2-byte words (no byte loop), then the odd byte as the high-address half of a
+/// 16-bit word. Each piece starts at an even offset, so every word stays in its 16-bit lane.
 #[inline]
 fn tail(rest: &[u8]) -> u64 {
-    debug_assert!(rest.len() <= 8);
-    let mut w = [0u8; 8];
-    // `zip` bounds the copy to 8 bytes whatever the caller passes.
-    for (d, s) in w.iter_mut().zip(rest) {
-        *d = *s;
+    debug_assert!(rest.len() < 16);
+    let mut acc = 0u64;
+    let mut r = rest;
+    if let Some((w, more)) = r.split_first_chunk::<8>() {
+        acc += halves(u64::from_ne_bytes(*w));
+        r = more;
     }
-    halves(u64::from_ne_bytes(w))
+    if let Some((w, more)) = r.split_first_chunk::<4>() {
+        acc += u64::from(u32::from_ne_bytes(*w));
+        r = more;
+    }
+    if let Some((w, more)) = r.split_first_chunk::<2>() {
+        acc += u64::from(u16::from_ne_bytes(*w));
+        r = more;
+    }
+    if let Some(&b) = r.first() {
+        acc += u64::from(u16::from_ne_bytes([b, 0]));
+    }
+    acc
 }
 
 /// Unfolded native-order sum of `data`.
 #[inline]
 fn sum_ne(data: &[u8]) -> u64 {
+    #[cfg(target_pointer_width = "64")]
+    if data.len() < 64 {
+        // Headers: no block loop to set up.
+        sum_narrow(data)
+    } else {
+        let mut blocks = data.chunks_exact(64);
+        let mut acc = sum_blocks_wide(&mut blocks);
+        acc += sum_narrow(blocks.remainder());
+        acc
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    sum_narrow(data)
+}
+
+/// Sum of 64-byte blocks on 64-bit hosts: sixteen 32-bit words per block into four 64-bit
+/// lanes, a shape LLVM vectorises with the baseline SIMD of x86-64 and AArch64 (SSE2, NEON):
+/// about half the instructions of [`sum_narrow`] there. On a 32-bit MCU the four lanes would
+/// live in memory, so those use [`sum_narrow`] only. Each block adds less than 2^36 to the
+/// accumulator: no overflow below 2^34 bytes.
+#[cfg(any(test, target_pointer_width = "64"))]
+#[inline]
+fn sum_blocks_wide(blocks: &mut core::slice::ChunksExact<'_, u8>) -> u64 {
+    let mut lanes = [0u64; 4];
+    for b in blocks {
+        add_block_wide(&mut lanes, b);
+    }
+    lanes[0] + lanes[1] + lanes[2] + lanes[3]
+}
+
+/// Add the 16 native-endian words of one 64-byte block into `lanes` (word `i` into lane
+/// `i % 4`).
+#[cfg(any(test, target_pointer_width = "64"))]
+#[inline(always)]
+fn add_block_wide(lanes: &mut [u64; 4], b: &[u8]) {
+    for row in b.chunks_exact(16) {
+        for (lane, w) in lanes.iter_mut().zip(row.chunks_exact(4)) {
+            *lane += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
+        }
+    }
+}
+
+/// Unfolded native-order sum of `data`, 16 bytes per step (the kernel for 32-bit MCUs, and
+/// for the tail of a 64-bit host's blocks).
+#[inline]
+fn sum_narrow(data: &[u8]) -> u64 {
     let mut acc: u64 = 0;
     // 16 bytes per iteration as four 32-bit words added into a 64-bit
     // accumulator: on a 32-bit Cortex-M that is four loads and four
-    // add/add-with-carry pairs (14 instructions per 16 bytes with the loop),
-    // and it vectorises on 64-bit hosts. Each step adds less than 2^35, so
-    // the accumulator cannot overflow for any slice below 2^33 bytes.
+    // add/add-with-carry pairs (14 instructions per 16 bytes with the loop).
+    // Each step adds less than 2^35, so the accumulator cannot overflow for
+    // any slice below 2^33 bytes.
     let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
         let mut a = [0u8; 8];
@@ -87,10 +151,8 @@ fn sum_ne(data: &[u8]) -> u64 {
         b.copy_from_slice(&c[8..]);
         acc += halves(u64::from_ne_bytes(a)) + halves(u64::from_ne_bytes(b));
     }
-    // 0..=15 bytes left: an optional whole 8-byte word, then 0..=7 bytes.
-    let rest = chunks.remainder();
-    let (word, rest) = rest.split_at(rest.len() & 8);
-    acc + tail(word) + tail(rest)
+    // 0..=15 bytes left.
+    acc + tail(chunks.remainder())
 }
 
 /// Folded one's-complement sum of `data` (not complemented).
@@ -99,6 +161,29 @@ fn sum_ne(data: &[u8]) -> u64 {
 /// alignment of the slice.
 pub fn data(data: &[u8]) -> u16 {
     to_network(fold(sum_ne(data)))
+}
+
+/// Unfolded native-order sum of `data` (an even-offset piece of a message), to add to other
+/// such sums before one [`finish`]: for headers built in place, where folding each piece
+/// separately would cost more than summing it.
+#[inline]
+pub(crate) fn sum_native(data: &[u8]) -> u64 {
+    sum_ne(data)
+}
+
+/// A folded network-order sum (from [`data`] or [`copy_and_checksum`]) as a native-order
+/// term for [`sum_native`] totals.
+#[inline]
+pub(crate) fn native_term(sum: u16) -> u64 {
+    // `to_network` is a byte swap on little-endian machines, so it is its own inverse.
+    u64::from(to_network(sum))
+}
+
+/// Fold a native-order total into the network-order sum (not complemented), as [`data`]
+/// returns it.
+#[inline]
+pub(crate) fn finish(acc: u64) -> u16 {
+    to_network(fold(acc))
 }
 
 /// Merge partial sums (each from [`data`], [`pseudo_header_v4`] or
@@ -129,6 +214,28 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, leng
 pub fn copy_and_checksum(dst: &mut [u8], src: &[u8]) -> u16 {
     let n = dst.len().min(src.len());
     let (dst, src) = (&mut dst[..n], &src[..n]);
+    #[cfg(target_pointer_width = "64")]
+    {
+        // 64-byte blocks, copied and summed in vector registers (see `sum_blocks_wide`).
+        let mut lanes = [0u64; 4];
+        let mut d64 = dst.chunks_exact_mut(64);
+        let mut s64 = src.chunks_exact(64);
+        for (d, s) in (&mut d64).zip(&mut s64) {
+            d.copy_from_slice(s);
+            add_block_wide(&mut lanes, s);
+        }
+        let acc = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+        let (d_rest, s_rest) = (d64.into_remainder(), s64.remainder());
+        to_network(fold(acc + copy_sum_narrow(d_rest, s_rest)))
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    to_network(fold(copy_sum_narrow(dst, src)))
+}
+
+/// Copy `src` into `dst` (the same length) and return the unfolded native-order sum, 16 bytes
+/// per step: one load, one store and one add-with-carry pair per word on a 32-bit MCU.
+#[inline]
+fn copy_sum_narrow(dst: &mut [u8], src: &[u8]) -> u64 {
     let mut acc: u64 = 0;
     let mut d16 = dst.chunks_exact_mut(16);
     let mut s16 = src.chunks_exact(16);
@@ -144,7 +251,7 @@ pub fn copy_and_checksum(dst: &mut [u8], src: &[u8]) -> u16 {
     }
     let (d_rest, s_rest) = (d16.into_remainder(), s16.remainder());
     d_rest.copy_from_slice(s_rest);
-    to_network(fold(acc + sum_ne(s_rest)))
+    acc + sum_narrow(s_rest)
 }
 
 #[cfg(test)]
@@ -171,6 +278,28 @@ mod tests {
         let bytes = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(data(&bytes), 0xddf2);
         assert_eq!(reference(&bytes), 0xddf2);
+    }
+
+    #[test]
+    fn fold_extremes() {
+        for v in [
+            0,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+            0x8000_0000_8000_0000,
+            0xffff_0000_ffff,
+        ] {
+            let mut r = v;
+            while r > 0xffff {
+                r = (r & 0xffff) + (r >> 16);
+            }
+            assert_eq!(u64::from(fold(v)), r, "{v:#x}");
+        }
     }
 
     #[test]
@@ -201,16 +330,43 @@ mod tests {
     fn every_short_length_and_offset() {
         // Deterministically walks every remainder path (0..=15 trailing
         // bytes, with and without whole 16-byte blocks) at every alignment.
-        let buf: [u8; 80] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(0xc3));
+        let buf: [u8; 176] =
+            core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(0xc3));
         for off in 0..16 {
-            for len in 0..=64 {
+            for len in 0..=160 {
                 let src = &buf[off..off + len];
                 assert_eq!(data(src), reference(src), "off {off} len {len}");
-                let mut out = [0u8; 80];
+                let mut out = [0u8; 176];
                 let dst = &mut out[off ^ 3..(off ^ 3) + len];
                 assert_eq!(copy_and_checksum(dst, src), reference(src));
                 assert_eq!(&*dst, src);
             }
+        }
+    }
+
+    #[test]
+    fn native_totals_match_combined_sums() {
+        let buf: [u8; 90] = core::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(3));
+        let (a, b) = buf.split_at(34);
+        let total = sum_native(a) + native_term(data(b));
+        assert_eq!(finish(total), combine(&[data(a), data(b)]));
+        assert_eq!(finish(total), reference(&buf));
+    }
+
+    #[test]
+    fn wide_and_narrow_kernels_agree() {
+        let buf: [u8; 300] = core::array::from_fn(|i| (i as u8).wrapping_mul(101).wrapping_add(7));
+        for len in [0, 63, 64, 65, 128, 200, 256, 299] {
+            let src = &buf[..len];
+            let mut blocks = src.chunks_exact(64);
+            let wide = sum_blocks_wide(&mut blocks) + sum_narrow(blocks.remainder());
+            assert_eq!(fold(wide), fold(sum_narrow(src)), "len {len}");
+            let mut out = [0u8; 300];
+            assert_eq!(
+                fold(copy_sum_narrow(&mut out[..len], src)),
+                fold(sum_narrow(src))
+            );
+            assert_eq!(&out[..len], src);
         }
     }
 

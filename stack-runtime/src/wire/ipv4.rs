@@ -188,7 +188,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// True when the header checksum verifies (covers options too).
     pub fn verify_checksum(&self) -> bool {
         let end = self.header_end();
-        checksum::data(&self.buffer.as_ref()[..end]) == 0xffff
+        header_sum(&self.buffer.as_ref()[..end]) == 0xffff
     }
 
     /// The raw option bytes (empty for a 20-byte header).
@@ -321,6 +321,16 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let r = self.payload_range();
         &mut self.buffer.as_mut()[r]
+    }
+}
+
+/// Folded sum of a received header: the common 20-byte one as five words summed inline,
+/// any other length (options) through [`checksum::data`].
+#[inline]
+fn header_sum(header: &[u8]) -> u16 {
+    match <&[u8; HEADER_LEN]>::try_from(header) {
+        Ok(h) => checksum::finish(checksum::sum_native(h)),
+        Err(_) => checksum::data(header),
     }
 }
 

@@ -182,6 +182,28 @@ impl PartialOrd for SeqNumber {
             _ => Some(Ordering::Greater),
         }
     }
+
+    // The comparisons without building an `Ordering` (hot in the state machine); each agrees
+    // with `partial_cmp` (two numbers 2^31 apart compare false every way).
+    #[inline]
+    fn lt(&self, other: &SeqNumber) -> bool {
+        (other.0.wrapping_sub(self.0) as i32) > 0
+    }
+
+    #[inline]
+    fn le(&self, other: &SeqNumber) -> bool {
+        (other.0.wrapping_sub(self.0) as i32) >= 0
+    }
+
+    #[inline]
+    fn gt(&self, other: &SeqNumber) -> bool {
+        (self.0.wrapping_sub(other.0) as i32) > 0
+    }
+
+    #[inline]
+    fn ge(&self, other: &SeqNumber) -> bool {
+        (self.0.wrapping_sub(other.0) as i32) >= 0
+    }
 }
 
 impl ops::Add<usize> for SeqNumber {
@@ -563,7 +585,15 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// True when the checksum verifies for the given IPv4 addresses (zero is
     /// not special in TCP: the checksum is mandatory).
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
-        self.verify_checksum_with_payload_sum(src, dst, checksum::data(self.payload()))
+        // Header and payload in one pass: the whole buffer is the segment.
+        let bytes = self.buffer.as_ref();
+        let Ok(seg_len) = u16::try_from(bytes.len()) else {
+            return false;
+        };
+        checksum::combine(&[
+            checksum::pseudo_header_v4(src, dst, PROTOCOL, seg_len),
+            checksum::data(bytes),
+        ]) == 0xffff
     }
 
     /// Like [`verify_checksum`](Self::verify_checksum), with the payload's
@@ -1164,7 +1194,12 @@ impl<'a> Repr<'a> {
     /// other options (RFC 2018 §3: at most 4 blocks alone, 3 with
     /// timestamps, fewer next to SYN options).
     pub fn emitted_sack_blocks(&self) -> usize {
-        let room = MAX_OPTIONS_LEN - self.fixed_options_len();
+        self.sack_blocks_next_to(self.fixed_options_len())
+    }
+
+    /// SACK blocks that fit next to `fixed` bytes of other options.
+    fn sack_blocks_next_to(&self, fixed: usize) -> usize {
+        let room = MAX_OPTIONS_LEN - fixed;
         // 2 NOPs, kind, length, then 8 bytes per block.
         let fit = room.saturating_sub(4) / 8;
         self.sack_ranges.len().min(fit)
@@ -1173,11 +1208,12 @@ impl<'a> Repr<'a> {
     /// Header length `emit` writes: 20 bytes plus the options, which the
     /// canonical layout keeps a multiple of 4 (at most 60).
     pub fn header_len(&self) -> usize {
-        let sack = match self.emitted_sack_blocks() {
+        let fixed = self.fixed_options_len();
+        let sack = match self.sack_blocks_next_to(fixed) {
             0 => 0,
             n => 4 + 8 * n,
         };
-        HEADER_LEN + self.fixed_options_len() + sack
+        HEADER_LEN + fixed + sack
     }
 
     /// Bytes `emit` writes: header plus payload. The IPv4 payload length.
@@ -1393,6 +1429,37 @@ mod tests {
         // Crossing the signed boundary of the raw value is not special.
         assert!(s(half - 1) < s(half));
         assert!(s(i32::MAX as u32) < s(i32::MAX as u32 + 1));
+    }
+
+    #[test]
+    fn seq_comparisons_agree_with_partial_cmp() {
+        let half = 1u32 << 31;
+        let points = [
+            0,
+            1,
+            2,
+            half - 1,
+            half,
+            half + 1,
+            u32::MAX - 1,
+            u32::MAX,
+            0x1234_5678,
+        ];
+        for &a in &points {
+            for &b in &points {
+                for delta in [0u32, 1, 7, half - 1, half, half + 1] {
+                    let (x, y) = (s(a), s(b.wrapping_add(delta)));
+                    let c = x.partial_cmp(&y);
+                    assert_eq!(x < y, c == Some(Ordering::Less), "{x} < {y}");
+                    assert_eq!(x > y, c == Some(Ordering::Greater), "{x} > {y}");
+                    assert_eq!(x <= y, matches!(c, Some(Ordering::Less | Ordering::Equal)));
+                    assert_eq!(
+                        x >= y,
+                        matches!(c, Some(Ordering::Greater | Ordering::Equal))
+                    );
+                }
+            }
+        }
     }
 
     #[test]
