@@ -202,3 +202,49 @@ fn minimal_profile_budget_is_the_elf() {
 fn host_tap_profile_budget_is_the_elf() {
     build_and_check("profiles/host-tap.toml", None, false);
 }
+
+#[test]
+fn over_a_limit_the_build_exits_1_and_names_what_to_shrink() {
+    if !target_installed() {
+        println!("skipped: the {TARGET} target is not installed (rustup target add {TARGET})");
+        return;
+    }
+    let root = repository();
+    let minimal = std::fs::read_to_string(root.join("profiles/minimal.toml")).unwrap();
+    let tight = minimal.replace(
+        "ram_max = \"16 KiB\"",
+        "ram_max = \"16 KiB\"\nflash_max = \"8 KiB\"",
+    );
+    assert_ne!(
+        tight, minimal,
+        "profiles/minimal.toml has `ram_max = \"16 KiB\"`"
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("over-limit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("minimal-over-flash.toml");
+    std::fs::write(&profile, tight).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_stackgen"))
+        .current_dir(&root)
+        .arg("build")
+        .arg(&profile)
+        .args([
+            "--app",
+            "stackgen/tests/fixtures/budget-app",
+            "--target-dir",
+        ])
+        .arg(target_dir())
+        .output()
+        .expect("the stackgen binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("over budget.flash_max"), "{stdout}");
+    assert!(
+        stdout.contains("protocols.tcp"),
+        "names the protocol to turn off: {stdout}"
+    );
+    let report =
+        std::fs::read_to_string(target_dir().join("stackgen/minimal-over-flash/budget.md"))
+            .unwrap();
+    assert!(report.contains("protocols.tcp"), "{report}");
+}
