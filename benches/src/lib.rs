@@ -1,4 +1,6 @@
-//! Benchmarks of stack-runtime side by side with smoltcp (issue 8).
+//! Benchmarks of stack-runtime side by side with smoltcp (issue 8). Benchmarks 2, 3 and 5
+//! (against Linux over TAP) are in [`tap`]; benchmark 4 (footprint) is the firmware workspace
+//! `benches/footprint/` and the `footprint` binary; `docs/benchmarks.md` has the results.
 //!
 //! Benchmark 1, bulk TCP in memory: a client stack and a server stack in one process, joined
 //! by an in-memory frame link ([`link`]) with no syscalls, move a byte stream one way. The same
@@ -14,6 +16,7 @@
 pub mod floor;
 pub mod link;
 pub mod ours;
+pub mod tap;
 pub mod theirs;
 
 /// Maximum segment size used on both stacks (Ethernet MTU 1500 minus IPv4 and TCP headers).

@@ -5,6 +5,7 @@
 //! `no_std` runtime built for the Cortex-M targets, documentation without warnings, and every
 //! test of the workspace, including the end-to-end tests that need network namespaces.
 
+mod bench;
 mod fuzz;
 
 use std::env;
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("deps") => ensure_system_tools(),
         Some("fuzz") => fuzz::command(&args[1..]),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench::command(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <command>\n");
             eprintln!("commands:");
@@ -65,8 +66,8 @@ fn main() -> ExitCode {
             eprintln!("  deps   only install (or name) the system packages the tests need");
             eprintln!("  fuzz   run every fuzz target of fuzz/ (nightly + cargo-fuzz) for");
             eprintln!("         --time SECONDS each (default 60); fails on a crash");
-            eprintln!("  bench  bulk TCP in memory, ours vs smoltcp (release; instruction");
-            eprintln!("         counts under valgrind when present); extra args go to bulk_tcp");
+            eprintln!("  bench  ours vs smoltcp: [--only memory,tap,latency,accept,footprint]");
+            eprintln!("         [ARGS for that benchmark's binary]; TAP ones need root");
             return ExitCode::from(2);
         }
     };
@@ -103,49 +104,6 @@ fn run(step: &str, command: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("{step} failed ({status})"))
     }
-}
-
-/// Benchmark 1 of issue 8 (`benches/src/bin/bulk_tcp.rs`) in release: 256 MB through each
-/// stack, median of 5 runs, plus instructions per byte over 16 MB under callgrind when
-/// valgrind is installed. `args` go to the benchmark (e.g. `--mb 64 --runs 3`). The Markdown
-/// table is printed and saved as `<target dir>/bench/bulk_tcp.md`.
-fn bench(args: &[String]) -> Result<(), String> {
-    let mut command = cargo();
-    command.args([
-        "run",
-        "--release",
-        "-p",
-        "stackgen-benches",
-        "--bin",
-        "bulk_tcp",
-        "--",
-    ]);
-    if have_command("valgrind") && !args.iter().any(|a| a == "--callgrind-mb") {
-        command.args(["--callgrind-mb", "16"]);
-    } else if !have_command("valgrind") {
-        eprintln!("xtask: valgrind not found: no instruction counts (apt-get install valgrind)");
-    }
-    command.args(args);
-    eprintln!("\n==> bulk TCP in memory ({command:?})");
-    let output = command
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|error| format!("bench: could not start {command:?}: {error}"))?;
-    let table = String::from_utf8_lossy(&output.stdout);
-    print!("{table}");
-    if !output.status.success() {
-        return Err(format!("bench failed ({})", output.status));
-    }
-    let target_dir = match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
-        _ => workspace_root().join("target"),
-    };
-    let out = target_dir.join("bench");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let file = out.join("bulk_tcp.md");
-    std::fs::write(&file, table.as_bytes()).map_err(|e| format!("{}: {e}", file.display()))?;
-    eprintln!("xtask: table saved as {}", file.display());
-    Ok(())
 }
 
 fn test() -> Result<(), String> {
