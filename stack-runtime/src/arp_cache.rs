@@ -142,7 +142,7 @@ impl<'a> ArpCache<'a> {
     pub fn in_use(&self) -> usize {
         self.entries
             .iter()
-            .filter(|e| e.state != State::Empty)
+            .filter(|e| !matches!(e.state, State::Empty))
             .count()
     }
 
@@ -154,7 +154,7 @@ impl<'a> ArpCache<'a> {
     fn find(&mut self, ip: Ipv4Addr) -> Option<&mut ArpEntry> {
         self.entries
             .iter_mut()
-            .find(|e| e.state != State::Empty && e.ip == ip)
+            .find(|e| !matches!(e.state, State::Empty) && e.ip == ip)
     }
 
     /// The entry to reuse for a new address: an empty one, else an expired one, else the valid
@@ -310,7 +310,7 @@ impl<'a> ArpCache<'a> {
                 } => Some(expires - rb),
                 _ => None,
             })
-            .min()
+            .fold(None, crate::time::earliest)
     }
 }
 

@@ -309,20 +309,23 @@ impl DhcpSlot {
         self.lease
     }
 
-    fn next_random(&mut self) -> u64 {
-        // SplitMix64: tiny, and good enough for ids and jitter (not for secrets).
+    /// The high half of the next SplitMix64 output: tiny, and good enough for ids and jitter
+    /// (not for secrets). Out of line: the 64-bit multiplications are long on a 32-bit MCU.
+    #[inline(never)]
+    fn next_random(&mut self) -> u32 {
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.rng;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        ((z ^ (z >> 31)) >> 32) as u32
     }
 
     /// RFC 2131 §4.1: 4 s before the first retransmission, doubling up to 64 s, ± 1 s.
     fn backoff(&mut self, attempt: u8) -> Duration {
-        let base_ms = 4000u64 << attempt.min(4);
+        let base_ms = 4000u32 << attempt.min(4);
+        // 32-bit modulo: a hardware division, where a 64-bit one calls a library routine.
         let jitter = self.next_random() % 2001;
-        Duration::from_millis(base_ms + jitter - 1000)
+        Duration::from_millis(u64::from(base_ms + jitter - 1000))
     }
 
     fn push_event(&mut self, e: DhcpEvent) {
@@ -350,8 +353,24 @@ impl DhcpSlot {
     }
 
     /// Milliseconds in `0..n`, from the PRNG.
-    fn random_ms(&mut self, n: u64) -> Duration {
-        Duration::from_millis(self.next_random() % n.max(1))
+    fn random_ms(&mut self, n: u32) -> Duration {
+        Duration::from_millis(u64::from(self.next_random() % n.max(1)))
+    }
+
+    /// The client identifier (option 61) into `buf`: the configured one, or type 1 and the
+    /// MAC; returns its length.
+    fn client_id(&self, mac: EthernetAddress, buf: &mut [u8; MAX_CLIENT_ID]) -> usize {
+        let n = usize::from(self.config.client_id_len);
+        if n > 0 {
+            *buf = self.config.client_id;
+            n.min(MAX_CLIENT_ID)
+        } else {
+            buf[0] = 1;
+            if let Some(dst) = buf.get_mut(1..7) {
+                dst.copy_from_slice(&mac.0);
+            }
+            7
+        }
     }
 
     /// When the client next needs a poll.
@@ -425,6 +444,15 @@ impl<'a> Stack<'a> {
         self.dhcp.as_ref().and_then(|d| d.lease)
     }
 
+    /// The DNS servers of the current lease (without copying the whole lease).
+    #[cfg(feature = "dns")]
+    pub(crate) fn dhcp_dns_servers(&self) -> [Option<Ipv4Addr>; MAX_DNS_SERVERS] {
+        match self.dhcp.as_ref().and_then(|d| d.lease.as_ref()) {
+            Some(l) => l.dns_servers,
+            None => [None; MAX_DNS_SERVERS],
+        }
+    }
+
     /// The oldest DHCP event the application has not taken yet.
     pub fn dhcp_take_event(&mut self) -> Option<DhcpEvent> {
         self.dhcp.as_mut().and_then(|d| d.take_event())
@@ -467,7 +495,7 @@ impl<'a> Stack<'a> {
                 if now < d.retry_at {
                     return;
                 }
-                d.xid = d.next_random() as u32;
+                d.xid = d.next_random();
                 d.started = now;
                 d.state = DhcpState::Selecting;
                 d.attempts = 0;
@@ -521,7 +549,7 @@ impl<'a> Stack<'a> {
                 }
                 d.state = DhcpState::Renewing;
                 d.attempts = 0;
-                d.xid = d.next_random() as u32;
+                d.xid = d.next_random();
                 d.started = now;
                 bump(&mut self.stats.dhcp_renewing);
                 Outgoing::Extend { unicast: true }
@@ -534,7 +562,7 @@ impl<'a> Stack<'a> {
                 if now >= l.rebind_at {
                     d.state = DhcpState::Rebinding;
                     d.attempts = 0;
-                    d.xid = d.next_random() as u32;
+                    d.xid = d.next_random();
                     bump(&mut self.stats.dhcp_rebinding);
                     Outgoing::Extend { unicast: false }
                 } else if now >= d.retry_at {
@@ -572,26 +600,17 @@ impl<'a> Stack<'a> {
             }
             _ => now + d.backoff(attempt),
         };
-        let secs = (now - d.started).total_millis() / 1000;
+        let secs = (now - d.started).total_secs();
         let mut repr = Repr::new(MessageType::Discover, d.xid, mac);
         repr.secs = secs.min(u64::from(u16::MAX)) as u16;
         repr.parameter_request_list = Some(&PARAMETER_REQUEST_LIST);
         let mut client_id = [0u8; MAX_CLIENT_ID];
-        let id_len = if d.config.client_id_len > 0 {
-            let n = usize::from(d.config.client_id_len);
-            client_id[..n].copy_from_slice(&d.config.client_id[..n]);
-            n
-        } else {
-            client_id[0] = 1;
-            client_id[1..7].copy_from_slice(&mac.0);
-            7
-        };
-        repr.client_identifier = Some(&client_id[..id_len]);
+        let id_len = d.client_id(mac, &mut client_id);
+        repr.client_identifier = client_id.get(..id_len);
         let host_name = d.config.host_name;
-        let host_name_len = usize::from(d.config.host_name_len);
-        if host_name_len > 0 {
-            repr.host_name = Some(&host_name[..host_name_len]);
-        }
+        repr.host_name = host_name
+            .get(..usize::from(d.config.host_name_len))
+            .filter(|h| !h.is_empty());
         let (src, dst) = match out {
             Outgoing::Discover => {
                 repr.broadcast = d.config.broadcast_flag;
@@ -625,12 +644,17 @@ impl<'a> Stack<'a> {
             Outgoing::Discover => bump(&mut self.stats.dhcp_discover_tx),
             _ => bump(&mut self.stats.dhcp_request_tx),
         }
-        let len = repr.buffer_len();
+        self.dhcp_send(&repr, src, dst, now);
+    }
+
+    /// Send `repr` from port 68 of `src` to port 67 of `dst`.
+    #[inline(never)]
+    fn dhcp_send(&mut self, repr: &Repr<'_>, src: Ipv4Addr, dst: Ipv4Addr, now: Instant) {
         self.send_built_udp(
             (src, dhcpv4::CLIENT_PORT),
             (dst, dhcpv4::SERVER_PORT),
-            len,
-            |buf| repr.emit(&mut DhcpPacket::new_unchecked(buf)),
+            repr.client_buffer_len(),
+            &mut |buf| repr.emit_client(buf),
             now,
         );
     }
@@ -642,26 +666,28 @@ impl<'a> Stack<'a> {
         packet: &UdpPacket<&[u8]>,
         now: Instant,
     ) {
-        if !packet.verify_checksum(src, dst) {
+        let parsed = if packet.verify_checksum(src, dst) {
+            DhcpPacket::new_checked(packet.payload()).and_then(|view| Repr::parse(&view))
+        } else {
+            Err(crate::wire::Error::Malformed)
+        };
+        let Ok(repr) = parsed else {
             return bump(&mut self.stats.dhcp_malformed);
+        };
+        if packet.src_port() != dhcpv4::SERVER_PORT || self.dhcp_reply(&repr, now).is_none() {
+            bump(&mut self.stats.dhcp_ignored);
         }
-        let Ok(view) = DhcpPacket::new_checked(packet.payload()) else {
-            return bump(&mut self.stats.dhcp_malformed);
-        };
-        let repr = match Repr::parse(&view) {
-            Ok(r) => r,
-            Err(_) => return bump(&mut self.stats.dhcp_malformed),
-        };
+    }
+
+    /// A parsed server reply; `None` when it is not for us now (counted as ignored).
+    fn dhcp_reply(&mut self, repr: &Repr<'_>, now: Instant) -> Option<()> {
         let mac = self.mac;
-        let Some(d) = self.dhcp.as_deref_mut() else {
-            return;
-        };
-        if packet.src_port() != dhcpv4::SERVER_PORT
-            || repr.transaction_id != d.xid
+        let d = self.dhcp.as_deref_mut()?;
+        if repr.transaction_id != d.xid
             || repr.client_hardware_addr != mac
             || !repr.message_type.is_reply()
         {
-            return bump(&mut self.stats.dhcp_ignored);
+            return None;
         }
         match (d.state, repr.message_type) {
             (DhcpState::Selecting, MessageType::Offer) => {
@@ -670,9 +696,7 @@ impl<'a> Stack<'a> {
                     && !yiaddr.is_broadcast()
                     && !yiaddr.is_multicast()
                     && !yiaddr.is_loopback();
-                let Some(server) = repr.server_identifier.filter(|_| usable) else {
-                    return bump(&mut self.stats.dhcp_ignored);
-                };
+                let server = repr.server_identifier.filter(|_| usable)?;
                 bump(&mut self.stats.dhcp_offer_rx);
                 d.offer = Some((yiaddr, server));
                 d.state = DhcpState::Requesting;
@@ -680,15 +704,11 @@ impl<'a> Stack<'a> {
                 self.dhcp_transmit(Outgoing::Request, now);
             }
             (DhcpState::Requesting, MessageType::Ack) => {
-                let Some((addr, server)) = d.offer else {
-                    return bump(&mut self.stats.dhcp_ignored);
-                };
+                let (addr, server) = d.offer?;
                 if repr.your_ip != addr || repr.server_identifier.is_some_and(|s| s != server) {
-                    return bump(&mut self.stats.dhcp_ignored);
+                    return None;
                 }
-                let Some(lease) = lease_from(&repr, server, now) else {
-                    return bump(&mut self.stats.dhcp_ignored);
-                };
+                let lease = lease_from(repr, server, now)?;
                 bump(&mut self.stats.dhcp_ack_rx);
                 d.offer = None;
                 d.naks = 0;
@@ -703,13 +723,9 @@ impl<'a> Stack<'a> {
                 }
             }
             (DhcpState::Renewing | DhcpState::Rebinding, MessageType::Ack) => {
-                let Some(old) = d.lease else {
-                    return bump(&mut self.stats.dhcp_ignored);
-                };
+                let old = d.lease?;
                 let server = repr.server_identifier.unwrap_or(old.server);
-                let Some(lease) = lease_from(&repr, server, now) else {
-                    return bump(&mut self.stats.dhcp_ignored);
-                };
+                let lease = lease_from(repr, server, now)?;
                 bump(&mut self.stats.dhcp_ack_rx);
                 d.state = DhcpState::Bound;
                 d.lease = Some(lease);
@@ -731,7 +747,7 @@ impl<'a> Stack<'a> {
                     _ => true,
                 };
                 if !from_our_server {
-                    return bump(&mut self.stats.dhcp_ignored);
+                    return None;
                 }
                 bump(&mut self.stats.dhcp_nak_rx);
                 d.restart(now);
@@ -746,8 +762,9 @@ impl<'a> Stack<'a> {
                 bump(&mut self.stats.dhcp_nak_rx);
                 self.dhcp_lose(now);
             }
-            _ => bump(&mut self.stats.dhcp_ignored),
+            _ => return None,
         }
+        Some(())
     }
 
     /// Use `lease`: set the interface address, tell the application.
@@ -765,16 +782,7 @@ impl<'a> Stack<'a> {
 
     /// RFC 5227 ARP probe for `candidate`: sender address 0.0.0.0, so no station learns it.
     fn dhcp_send_probe(&mut self, candidate: Ipv4Addr) {
-        let probe = ArpRepr {
-            operation: ArpOperation::Request,
-            source_hardware_addr: self.mac,
-            source_protocol_addr: Ipv4Addr::UNSPECIFIED,
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: candidate,
-        };
-        if self.queue_arp(probe, EthernetAddress::BROADCAST) {
-            bump(&mut self.stats.arp_requests_tx);
-        }
+        self.send_arp_request_from(Ipv4Addr::UNSPECIFIED, candidate, EthernetAddress::BROADCAST);
     }
 
     /// An ARP packet arrived: while probing, is it another station using or probing for the
@@ -800,26 +808,12 @@ impl<'a> Stack<'a> {
         let mut decline = Repr::new(MessageType::Decline, d.xid, mac);
         decline.requested_ip = Some(candidate);
         decline.server_identifier = Some(lease.server);
-        let mut client_id = [0u8; 7];
-        client_id[0] = 1;
-        client_id[1..].copy_from_slice(&mac.0);
-        let configured = d.config.client_id;
-        let configured_len = usize::from(d.config.client_id_len);
-        decline.client_identifier = Some(if configured_len > 0 {
-            &configured[..configured_len]
-        } else {
-            &client_id
-        });
+        let mut client_id = [0u8; MAX_CLIENT_ID];
+        let id_len = d.client_id(mac, &mut client_id);
+        decline.client_identifier = client_id.get(..id_len);
         d.restart(now + DECLINE_HOLD_OFF);
         bump(&mut self.stats.dhcp_decline_tx);
-        let len = decline.buffer_len();
-        self.send_built_udp(
-            (Ipv4Addr::UNSPECIFIED, dhcpv4::CLIENT_PORT),
-            (Ipv4Addr::BROADCAST, dhcpv4::SERVER_PORT),
-            len,
-            |buf| decline.emit(&mut DhcpPacket::new_unchecked(buf)),
-            now,
-        );
+        self.dhcp_send(&decline, Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, now);
         true
     }
 
@@ -857,14 +851,13 @@ fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLea
         None => classful_prefix(addr),
     };
     let address = Ipv4Cidr::new(addr, prefix)?;
-    let lease = u64::from(secs);
-    let (mut t1, mut t2) = (
-        repr.renew_duration.map(u64::from),
-        repr.rebind_duration.map(u64::from),
-    );
+    // Seconds stay 32-bit: a 32-bit by 32-bit multiplication makes the microseconds, where
+    // `Duration::from_secs` needs a saturating 64-bit one.
+    let lease = secs;
+    let (mut t1, mut t2) = (repr.renew_duration, repr.rebind_duration);
     // T1 ≤ T2 ≤ lease, or the defaults 0.5 and 0.875 of the lease (RFC 2131 §4.4.5).
     let default_t1 = lease / 2;
-    let default_t2 = lease * 7 / 8;
+    let default_t2 = (u64::from(lease) * 7 / 8) as u32;
     if !matches!((t1, t2), (Some(a), Some(b)) if a <= b && b <= lease) {
         match (t1, t2) {
             (Some(a), None) if a <= default_t2 => t2 = Some(default_t2),
@@ -875,11 +868,12 @@ fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLea
             }
         }
     }
-    let at = |s: u64| {
+    let span = |s: u32| Duration::from_micros(u64::from(s) * 1_000_000);
+    let at = |s: u32| {
         if secs == u32::MAX {
             Instant::from_micros(u64::MAX)
         } else {
-            now + Duration::from_secs(s)
+            now + span(s)
         }
     };
     let router = repr.router.filter(|r| !r.is_unspecified() && *r != addr);
@@ -888,7 +882,7 @@ fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLea
         router,
         dns_servers: repr.dns_servers,
         server,
-        duration: Duration::from_secs(lease),
+        duration: span(lease),
         obtained_at: now,
         renew_at: at(t1.unwrap_or(default_t1)),
         rebind_at: at(t2.unwrap_or(default_t2)),

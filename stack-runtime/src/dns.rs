@@ -249,6 +249,8 @@ pub(crate) struct DnsClient<'a> {
 }
 
 impl DnsClient<'_> {
+    /// SplitMix64. Out of line: the 64-bit multiplications are long on a 32-bit MCU.
+    #[inline(never)]
     fn next_random(&mut self) -> u64 {
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.rng;
@@ -292,7 +294,8 @@ impl DnsClient<'_> {
         self.cache[i] = DnsCacheEntry {
             name: *name,
             addr,
-            expires: now + Duration::from_secs(u64::from(ttl)),
+            // A 32-bit by 32-bit multiplication, not `from_secs`' saturating 64-bit one.
+            expires: now + Duration::from_micros(u64::from(ttl) * 1_000_000),
             last_used: now,
             valid: true,
         };
@@ -327,10 +330,7 @@ impl<'a> Stack<'a> {
         match configured {
             Some(s) if s.iter().any(Option::is_some) => s,
             #[cfg(feature = "dhcpv4")]
-            _ => self
-                .dhcp_lease()
-                .map(|l| l.dns_servers)
-                .unwrap_or([None; MAX_SERVERS]),
+            _ => self.dhcp_dns_servers(),
             #[cfg(not(feature = "dhcpv4"))]
             _ => [None; MAX_SERVERS],
         }
@@ -339,8 +339,11 @@ impl<'a> Stack<'a> {
     fn dns_server_list(&self) -> ([Ipv4Addr; MAX_SERVERS], usize) {
         let mut list = [Ipv4Addr::UNSPECIFIED; MAX_SERVERS];
         let mut n = 0;
-        for s in self.dns_servers().into_iter().flatten() {
-            list[n] = s;
+        for (slot, s) in list
+            .iter_mut()
+            .zip(self.dns_servers().into_iter().flatten())
+        {
+            *slot = s;
             n += 1;
         }
         (list, n)
@@ -356,7 +359,11 @@ impl<'a> Stack<'a> {
         };
         let now = dns.now;
         let cached = dns.cache_lookup(&name, now);
-        let Some(index) = dns.queries.iter().position(|q| q.state == QueryState::Free) else {
+        let Some(index) = dns
+            .queries
+            .iter()
+            .position(|q| matches!(q.state, QueryState::Free))
+        else {
             return Err(DnsError::NoSlot);
         };
         let state = match cached {
@@ -401,7 +408,7 @@ impl<'a> Stack<'a> {
             let taken = dns
                 .queries
                 .iter()
-                .any(|q| q.state == QueryState::Pending && q.port == port)
+                .any(|q| matches!(q.state, QueryState::Pending) && q.port == port)
                 || self
                     .sockets
                     .slots
@@ -463,7 +470,7 @@ impl<'a> Stack<'a> {
         let dns = self.dns.as_ref()?;
         dns.queries
             .iter()
-            .filter(|q| q.state == QueryState::Pending)
+            .filter(|q| matches!(q.state, QueryState::Pending))
             .map(|q| {
                 if q.send_now {
                     Instant::ZERO
@@ -471,7 +478,7 @@ impl<'a> Stack<'a> {
                     q.deadline
                 }
             })
-            .min()
+            .fold(None, crate::time::earliest)
     }
 
     /// Send due attempts; fail lookups that ran out of attempts.
@@ -489,7 +496,7 @@ impl<'a> Stack<'a> {
                 return;
             };
             let q = &mut dns.queries[i];
-            if q.state != QueryState::Pending || (!q.send_now && now < q.deadline) {
+            if !matches!(q.state, QueryState::Pending) || (!q.send_now && now < q.deadline) {
                 continue;
             }
             let attempt = usize::from(q.attempts);
@@ -507,7 +514,10 @@ impl<'a> Stack<'a> {
             if attempt > 0 {
                 bump(&mut self.stats.dns_retransmits);
             }
-            let server = servers[attempt % n];
+            // `n > 0` here (`total` is 0 without servers); `get` keeps it panic-free.
+            let Some(&server) = attempt.checked_rem(n).and_then(|i| servers.get(i)) else {
+                continue;
+            };
             q.attempts += 1;
             q.server = server;
             q.send_now = false;
@@ -525,7 +535,7 @@ impl<'a> Stack<'a> {
                 (src, port),
                 (server, dns::SERVER_PORT),
                 query.buffer_len(),
-                |buf| query.emit(buf),
+                &mut |buf| query.emit(buf),
                 now,
             );
         }
@@ -537,7 +547,7 @@ impl<'a> Stack<'a> {
         self.dns.as_ref().is_some_and(|d| {
             d.queries
                 .iter()
-                .any(|q| q.state == QueryState::Pending && q.port == port)
+                .any(|q| matches!(q.state, QueryState::Pending) && q.port == port)
         })
     }
 
@@ -558,7 +568,7 @@ impl<'a> Stack<'a> {
             return;
         };
         let Some(q) = dns.queries.iter_mut().find(|q| {
-            q.state == QueryState::Pending && q.port == port && servers[..n].contains(&src)
+            matches!(q.state, QueryState::Pending) && q.port == port && servers[..n].contains(&src)
         }) else {
             return bump(&mut self.stats.dns_unmatched);
         };
@@ -658,7 +668,7 @@ impl<'a> Stack<'a> {
         let queries_used = d
             .queries
             .iter()
-            .filter(|q| q.state != QueryState::Free)
+            .filter(|q| !matches!(q.state, QueryState::Free))
             .count();
         let s = &mut self.stats;
         s.dns_cache_capacity = d.cache.len() as u32;

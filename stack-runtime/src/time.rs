@@ -45,7 +45,7 @@ impl Instant {
 
     /// Milliseconds since the origin (truncated).
     pub const fn total_millis(&self) -> u64 {
-        self.micros / 1000
+        div_u64_by_u16(self.micros, 1000)
     }
 
     /// Time elapsed from `earlier` to `self`, or zero if `earlier` is later.
@@ -64,6 +64,37 @@ impl fmt::Display for Instant {
             self.micros / 1_000_000,
             self.micros % 1_000_000
         )
+    }
+}
+
+/// `x / d` for a divisor below 2^16. On 32-bit targets, from three 32-bit divisions (which
+/// Cortex-M3/M4 does in hardware) instead of compiler-builtins' 64-bit division routine,
+/// which a plain `u64 / u64` calls there.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+pub(crate) const fn div_u64_by_u16(x: u64, d: u16) -> u64 {
+    if cfg!(target_pointer_width = "64") {
+        return x / d as u64;
+    }
+    // A divisor of 0 would be a bug in the caller (every one passes a constant); 1 keeps
+    // this free of a panic path.
+    let d = if d == 0 { 1 } else { d as u32 };
+    let hi = (x >> 32) as u32;
+    let lo = x as u32;
+    // Each step divides a number below d · 2^16 (the remainder before it is below d), so
+    // every quotient digit fits 16 bits.
+    let r = hi % d;
+    let n1 = (r << 16) | (lo >> 16);
+    let n0 = ((n1 % d) << 16) | (lo & 0xffff);
+    (((hi / d) as u64) << 32) | (((n1 / d) as u64) << 16) | (n0 / d) as u64
+}
+
+/// The earlier of deadline `acc` (if any) and `t`: `iter.fold(None, earliest)` is
+/// `iter.min()` in one shared copy instead of one per iterator type.
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+pub(crate) fn earliest(acc: Option<Instant>, t: Instant) -> Option<Instant> {
+    match acc {
+        Some(a) if a <= t => Some(a),
+        _ => Some(t),
     }
 }
 
@@ -103,7 +134,12 @@ impl Duration {
 
     /// The duration in milliseconds (truncated).
     pub const fn total_millis(&self) -> u64 {
-        self.micros / 1000
+        div_u64_by_u16(self.micros, 1000)
+    }
+
+    /// The duration in whole seconds (truncated).
+    pub const fn total_secs(&self) -> u64 {
+        div_u64_by_u16(div_u64_by_u16(self.micros, 1000), 1000)
     }
 }
 
@@ -120,6 +156,8 @@ impl fmt::Display for Duration {
 
 impl Add<Duration> for Instant {
     type Output = Instant;
+    // 64-bit saturating arithmetic is a dozen instructions on a 32-bit MCU: one copy, called.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn add(self, rhs: Duration) -> Instant {
         Instant {
             micros: self.micros.saturating_add(rhs.micros),
@@ -145,6 +183,8 @@ impl Sub<Duration> for Instant {
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturating: an `earlier` that is actually later gives zero.
+    // 64-bit saturating arithmetic is a dozen instructions on a 32-bit MCU: one copy, called.
+    #[cfg_attr(target_pointer_width = "32", inline(never))]
     fn sub(self, rhs: Instant) -> Duration {
         self.saturating_duration_since(rhs)
     }
@@ -209,6 +249,43 @@ mod tests {
             Instant::from_micros(u64::MAX)
         );
         assert!(Instant::from_micros(1) < Instant::from_micros(2));
+    }
+
+    #[test]
+    fn division_by_small_divisors_matches_u64_division() {
+        fn check<const D: u16>() {
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            let d = u64::from(D);
+            for v in [
+                0,
+                1,
+                999,
+                1000,
+                1001,
+                u64::from(u32::MAX),
+                u64::MAX,
+                u64::MAX - 1,
+            ] {
+                assert_eq!(div_u64_by_u16(v, D), v / d, "{v} / {d}");
+            }
+            for _ in 0..1000 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                assert_eq!(div_u64_by_u16(x, D), x / d);
+                assert_eq!(div_u64_by_u16(x >> 20, D), (x >> 20) / d);
+            }
+        }
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<7>();
+        check::<1000>();
+        check::<2001>();
+        check::<65535>();
+        assert_eq!(Duration::from_micros(7_999_999).total_secs(), 7);
+        assert_eq!(
+            Duration::from_micros(u64::MAX).total_secs(),
+            u64::MAX / 1_000_000
+        );
     }
 
     #[test]

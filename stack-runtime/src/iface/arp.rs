@@ -94,34 +94,35 @@ impl Stack<'_> {
 
     /// Ask who has `ip`: broadcast, or unicast to `to` when refreshing a known entry.
     pub(crate) fn send_arp_request(&mut self, ip: Ipv4Addr, to: Option<EthernetAddress>) {
-        let Some(cidr) = self.config.ipv4 else {
-            return;
-        };
-        let repr = ArpRepr {
-            operation: ArpOperation::Request,
-            source_hardware_addr: self.mac,
-            source_protocol_addr: cidr.address,
-            target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: ip,
-        };
-        if self.queue_arp(repr, to.unwrap_or(EthernetAddress::BROADCAST)) {
-            bump(&mut self.stats.arp_requests_tx);
+        if let Some(cidr) = self.config.ipv4 {
+            self.send_arp_request_from(cidr.address, ip, to.unwrap_or(EthernetAddress::BROADCAST));
         }
     }
 
     /// Announce our address (gratuitous ARP request: sender and target are both us).
     pub(crate) fn send_gratuitous_arp(&mut self) {
-        let Some(cidr) = self.config.ipv4 else {
-            return;
-        };
+        if let Some(cidr) = self.config.ipv4 {
+            self.send_arp_request_from(cidr.address, cidr.address, EthernetAddress::BROADCAST);
+        }
+    }
+
+    /// An ARP request for `ip` from sender address `src` (0.0.0.0 for an RFC 5227 probe) to
+    /// `to`, counted in `arp_requests_tx` when queued.
+    #[inline(never)]
+    pub(crate) fn send_arp_request_from(
+        &mut self,
+        src: Ipv4Addr,
+        ip: Ipv4Addr,
+        to: EthernetAddress,
+    ) {
         let repr = ArpRepr {
             operation: ArpOperation::Request,
             source_hardware_addr: self.mac,
-            source_protocol_addr: cidr.address,
+            source_protocol_addr: src,
             target_hardware_addr: EthernetAddress([0; 6]),
-            target_protocol_addr: cidr.address,
+            target_protocol_addr: ip,
         };
-        if self.queue_arp(repr, EthernetAddress::BROADCAST) {
+        if self.queue_arp(repr, to) {
             bump(&mut self.stats.arp_requests_tx);
         }
     }

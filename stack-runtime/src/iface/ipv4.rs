@@ -152,25 +152,10 @@ impl Stack<'_> {
         match info.protocol {
             #[cfg(feature = "icmp")]
             IpProtocol::Icmp => self.icmp_input_reassembled(info, slot, len, now),
-            #[cfg(feature = "udp")]
-            IpProtocol::Udp => {
-                self.with_reassembled(slot, len, |stack, data| {
-                    stack.udp_input(info, data, quote, now)
-                });
-            }
-            #[cfg(feature = "tcp")]
-            IpProtocol::Tcp => {
-                self.with_reassembled(slot, len, |stack, data| stack.tcp_input(info, data, now));
-            }
-            _ => {
-                bump(&mut self.stats.ipv4_unknown_protocol);
-                self.send_dst_unreachable(
-                    info,
-                    crate::wire::Icmpv4DstUnreachable::ProtoUnreachable,
-                    quote,
-                    now,
-                );
-            }
+            // Everything else as an unfragmented datagram (one copy of the dispatch).
+            _ => self.with_reassembled(slot, len, |stack, data| {
+                stack.deliver(info, data, quote, now);
+            }),
         }
         if self.frag.outgoing(slot).is_none() {
             self.frag.release(slot);
@@ -283,10 +268,22 @@ impl Stack<'_> {
     /// Build a whole datagram in a pool buffer: Ethernet and IPv4 headers from `repr`, and
     /// the payload written by `fill` into its `repr.payload_len` bytes. `None` (counted) when
     /// no buffer is free or the datagram exceeds a buffer or the MTU.
+    #[inline(always)]
     pub(crate) fn build_ip_packet(
         &mut self,
         repr: &Ipv4Repr,
-        fill: impl FnOnce(&mut [u8]),
+        mut fill: impl FnMut(&mut [u8]),
+    ) -> Option<PacketBuf> {
+        self.build_ip_packet_dyn(repr, &mut fill)
+    }
+
+    /// [`build_ip_packet`](Self::build_ip_packet) without the generic: one copy for every
+    /// caller.
+    #[inline(never)]
+    fn build_ip_packet_dyn(
+        &mut self,
+        repr: &Ipv4Repr,
+        fill: &mut dyn FnMut(&mut [u8]),
     ) -> Option<PacketBuf> {
         let frame_len = ETH_LEN + IPV4_HEADER_LEN + repr.payload_len;
         if frame_len > self.pool.buffer_size() || IPV4_HEADER_LEN + repr.payload_len > self.mtu {

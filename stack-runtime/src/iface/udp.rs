@@ -193,7 +193,8 @@ impl Stack<'_> {
     }
 
     /// Send a UDP datagram the stack builds itself (DHCP, DNS) through the packet pool and the
-    /// transmit queue: `fill` writes the `len`-byte payload. Broadcasts go out without ARP,
+    /// transmit queue: `fill` writes the `len`-byte payload (a `dyn`, so one copy of this
+    /// function serves every caller). Broadcasts go out without ARP,
     /// from any source (0.0.0.0 included). Failures are counted; returns whether it was
     /// queued.
     #[cfg(any(feature = "dhcpv4", feature = "dns"))]
@@ -202,7 +203,7 @@ impl Stack<'_> {
         (src, src_port): (Ipv4Addr, u16),
         (dst, dst_port): (Ipv4Addr, u16),
         len: usize,
-        fill: impl FnOnce(&mut [u8]),
+        fill: &mut dyn FnMut(&mut [u8]),
         now: Instant,
     ) -> bool {
         let hop = if dst.is_broadcast() {

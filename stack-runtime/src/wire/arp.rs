@@ -247,35 +247,37 @@ pub struct Repr {
     pub target_protocol_addr: Ipv4Addr,
 }
 
-fn ipv4_from(b: &[u8]) -> Result<Ipv4Addr> {
-    let a: [u8; 4] = b.try_into().map_err(|_| Error::Unsupported)?;
-    Ok(Ipv4Addr::from(a))
-}
-
 impl Repr {
     /// Decode an ARP packet. `Truncated` if the buffer is short,
     /// `Unsupported` for anything but Ethernet (6-byte) / IPv4 (4-byte).
     pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr> {
+        let b = packet.buffer.as_ref();
         // Check the fixed part before reading hlen/plen.
-        if packet.buffer.as_ref().len() < field::ADDRS {
+        let Some(h) = b.first_chunk::<{ field::ADDRS }>() else {
             return Err(Error::Truncated);
-        }
-        if packet.hardware_type() != HARDWARE_ETHERNET
-            || packet.protocol_type() != PROTOCOL_IPV4
-            || packet.hardware_len() != 6
-            || packet.protocol_len() != 4
+        };
+        if u16::from_be_bytes([h[0], h[1]]) != HARDWARE_ETHERNET
+            || u16::from_be_bytes([h[2], h[3]]) != PROTOCOL_IPV4
+            || h[field::HLEN] != 6
+            || h[field::PLEN] != 4
         {
             return Err(Error::Unsupported);
         }
-        packet.check_len()?;
+        // With 6-byte and 4-byte addresses the packet is exactly `PACKET_LEN` bytes: an
+        // array from here on, read at constant offsets without bounds checks.
+        let Some(b) = b.first_chunk::<PACKET_LEN>() else {
+            return Err(Error::Truncated);
+        };
+        let mac = |at: usize| {
+            EthernetAddress([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5]])
+        };
+        let ip = |at: usize| Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3]);
         Ok(Repr {
-            operation: packet.operation(),
-            source_hardware_addr: EthernetAddress::from_bytes(packet.source_hardware_addr())
-                .ok_or(Error::Unsupported)?,
-            source_protocol_addr: ipv4_from(packet.source_protocol_addr())?,
-            target_hardware_addr: EthernetAddress::from_bytes(packet.target_hardware_addr())
-                .ok_or(Error::Unsupported)?,
-            target_protocol_addr: ipv4_from(packet.target_protocol_addr())?,
+            operation: Operation::from(u16::from_be_bytes([b[6], b[7]])),
+            source_hardware_addr: mac(8),
+            source_protocol_addr: ip(14),
+            target_hardware_addr: mac(18),
+            target_protocol_addr: ip(24),
         })
     }
 
@@ -286,15 +288,20 @@ impl Repr {
 
     /// Write an Ethernet/IPv4 ARP packet into `packet` (at least 28 bytes).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        packet.set_hardware_type(HARDWARE_ETHERNET);
-        packet.set_protocol_type(PROTOCOL_IPV4);
-        packet.set_hardware_len(6);
-        packet.set_protocol_len(4);
-        packet.set_operation(self.operation);
-        packet.set_source_hardware_addr(&self.source_hardware_addr.0);
-        packet.set_source_protocol_addr(&self.source_protocol_addr.octets());
-        packet.set_target_hardware_addr(&self.target_hardware_addr.0);
-        packet.set_target_protocol_addr(&self.target_protocol_addr.octets());
+        let buf = &mut packet.buffer.as_mut()[..PACKET_LEN];
+        // An array from here on: constant offsets, no further bounds checks.
+        let Some(b) = buf.first_chunk_mut::<PACKET_LEN>() else {
+            return;
+        };
+        b[0..2].copy_from_slice(&HARDWARE_ETHERNET.to_be_bytes());
+        b[2..4].copy_from_slice(&PROTOCOL_IPV4.to_be_bytes());
+        b[field::HLEN] = 6;
+        b[field::PLEN] = 4;
+        b[6..8].copy_from_slice(&u16::from(self.operation).to_be_bytes());
+        b[8..14].copy_from_slice(&self.source_hardware_addr.0);
+        b[14..18].copy_from_slice(&self.source_protocol_addr.octets());
+        b[18..24].copy_from_slice(&self.target_hardware_addr.0);
+        b[24..28].copy_from_slice(&self.target_protocol_addr.octets());
     }
 }
 

@@ -192,6 +192,12 @@ fn addr(b: &[u8], at: usize) -> Ipv4Addr {
     Ipv4Addr::new(b[at], b[at + 1], b[at + 2], b[at + 3])
 }
 
+/// Four bytes of the fixed part at a constant offset.
+#[inline(always)]
+fn quad(h: &[u8; HEADER_LEN], at: usize) -> [u8; 4] {
+    [h[at], h[at + 1], h[at + 2], h[at + 3]]
+}
+
 /// A zero-copy view of a DHCP message (the UDP payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet<T: AsRef<[u8]>> {
@@ -454,6 +460,7 @@ pub struct Repr<'a> {
 
 impl<'a> Repr<'a> {
     /// A message of type `message_type` with every other field zero or absent.
+    #[inline(never)]
     pub const fn new(
         message_type: MessageType,
         transaction_id: u32,
@@ -485,43 +492,32 @@ impl<'a> Repr<'a> {
 
     /// Decode and validate a message (see the module documentation for the rules).
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Repr<'a>> {
-        packet.check_len()?;
-        if packet.hardware_type() != 1 || packet.hardware_len() != 6 {
+        let bytes: &'a [u8] = packet.buffer;
+        // The fixed part as an array: constant offsets, no bounds checks.
+        let Some((h, options)) = bytes.split_first_chunk::<HEADER_LEN>() else {
+            return Err(Error::Truncated);
+        };
+        if h[field::HTYPE] != 1 || h[field::HLEN] != 6 {
             return Err(Error::Unsupported);
         }
-        if packet.magic_cookie() != MAGIC_COOKIE {
+        if quad(h, field::COOKIE.start) != MAGIC_COOKIE {
             return Err(Error::Malformed);
         }
-        let mut repr = Repr::new(
-            MessageType::Discover,
-            packet.transaction_id(),
-            packet.client_hardware_addr(),
-        );
-        repr.secs = packet.secs();
-        repr.broadcast = packet.flags() & FLAG_BROADCAST != 0;
-        repr.client_ip = packet.client_ip();
-        repr.your_ip = packet.your_ip();
-        repr.server_ip = packet.server_ip();
-        repr.relay_agent_ip = packet.relay_agent_ip();
+        let c = field::CHADDR.start;
+        let mac = [h[c], h[c + 1], h[c + 2], h[c + 3], h[c + 4], h[c + 5]];
+        let xid = u32::from_be_bytes(quad(h, field::XID.start));
+        let mut repr = Repr::new(MessageType::Discover, xid, EthernetAddress(mac));
+        repr.secs = u16::from_be_bytes([h[field::SECS.start], h[field::SECS.start + 1]]);
+        repr.broadcast = h[field::FLAGS.start] & (FLAG_BROADCAST >> 8) as u8 != 0;
+        repr.client_ip = Ipv4Addr::from(quad(h, field::CIADDR.start));
+        repr.your_ip = Ipv4Addr::from(quad(h, field::YIADDR.start));
+        repr.server_ip = Ipv4Addr::from(quad(h, field::SIADDR.start));
+        repr.relay_agent_ip = Ipv4Addr::from(quad(h, field::GIADDR.start));
         let mut message_type = None;
-        let bytes: &'a [u8] = packet.buffer;
-        for item in OptionIter::new(&bytes[field::OPTIONS..]) {
+        for item in OptionIter::new(options) {
             let (code, data) = item?;
-            let one_addr = || match data {
-                [a, b, c, d] => Ok(Ipv4Addr::new(*a, *b, *c, *d)),
-                _ => Err(Error::Malformed),
-            };
-            let secs = || match data {
-                [a, b, c, d] => Ok(u32::from_be_bytes([*a, *b, *c, *d])),
-                _ => Err(Error::Malformed),
-            };
-            let addr_list = || {
-                if data.is_empty() || data.len() % 4 != 0 {
-                    Err(Error::Malformed)
-                } else {
-                    Ok(data.chunks_exact(4).map(|c| addr(c, 0)))
-                }
-            };
+            // One length check for the options of a single 4-byte value (address or seconds).
+            let one = <[u8; 4]>::try_from(data).map_err(|_| Error::Malformed);
             match code {
                 option::MESSAGE_TYPE => {
                     let [t] = data else {
@@ -531,61 +527,52 @@ impl<'a> Repr<'a> {
                         message_type = Some(MessageType::from_u8(*t).ok_or(Error::Unsupported)?);
                     }
                 }
-                option::SUBNET_MASK => {
-                    let mask = one_addr()?;
-                    repr.subnet_mask.get_or_insert(mask);
+                option::SUBNET_MASK | option::SERVER_ID | option::REQUESTED_IP => {
+                    let v = Ipv4Addr::from(one?);
+                    let slot = match code {
+                        option::SUBNET_MASK => &mut repr.subnet_mask,
+                        option::SERVER_ID => &mut repr.server_identifier,
+                        _ => &mut repr.requested_ip,
+                    };
+                    slot.get_or_insert(v);
                 }
-                option::ROUTER => {
-                    let first = addr_list()?.next();
-                    if repr.router.is_none() {
-                        repr.router = first;
+                option::LEASE_TIME | option::RENEWAL_TIME | option::REBINDING_TIME => {
+                    let v = u32::from_be_bytes(one?);
+                    let slot = match code {
+                        option::LEASE_TIME => &mut repr.lease_duration,
+                        option::RENEWAL_TIME => &mut repr.renew_duration,
+                        _ => &mut repr.rebind_duration,
+                    };
+                    slot.get_or_insert(v);
+                }
+                option::ROUTER | option::DNS_SERVERS => {
+                    let (list, rest) = data.as_chunks::<4>();
+                    if list.is_empty() || !rest.is_empty() {
+                        return Err(Error::Malformed);
                     }
-                }
-                option::DNS_SERVERS => {
-                    let list = addr_list()?;
-                    if repr.dns_servers[0].is_none() {
+                    let mut list = list.iter().map(|a| Some(Ipv4Addr::from(*a)));
+                    if code == option::ROUTER {
+                        if repr.router.is_none() {
+                            repr.router = list.next().flatten();
+                        }
+                    } else if repr.dns_servers[0].is_none() {
                         for (slot, a) in repr.dns_servers.iter_mut().zip(list) {
-                            *slot = Some(a);
+                            *slot = a;
                         }
                     }
                 }
-                option::LEASE_TIME => {
-                    let v = secs()?;
-                    repr.lease_duration.get_or_insert(v);
-                }
-                option::RENEWAL_TIME => {
-                    let v = secs()?;
-                    repr.renew_duration.get_or_insert(v);
-                }
-                option::REBINDING_TIME => {
-                    let v = secs()?;
-                    repr.rebind_duration.get_or_insert(v);
-                }
-                option::SERVER_ID => {
-                    let v = one_addr()?;
-                    repr.server_identifier.get_or_insert(v);
-                }
-                option::REQUESTED_IP => {
-                    let v = one_addr()?;
-                    repr.requested_ip.get_or_insert(v);
-                }
-                option::PARAMETER_REQUEST_LIST => {
-                    if data.is_empty() {
+                option::PARAMETER_REQUEST_LIST | option::HOST_NAME | option::CLIENT_ID => {
+                    // A client identifier is a type byte and at least one byte of identifier.
+                    let min = if code == option::CLIENT_ID { 2 } else { 1 };
+                    if data.len() < min {
                         return Err(Error::Malformed);
                     }
-                    repr.parameter_request_list.get_or_insert(data);
-                }
-                option::HOST_NAME => {
-                    if data.is_empty() {
-                        return Err(Error::Malformed);
-                    }
-                    repr.host_name.get_or_insert(data);
-                }
-                option::CLIENT_ID => {
-                    if data.len() < 2 {
-                        return Err(Error::Malformed);
-                    }
-                    repr.client_identifier.get_or_insert(data);
+                    let slot = match code {
+                        option::PARAMETER_REQUEST_LIST => &mut repr.parameter_request_list,
+                        option::HOST_NAME => &mut repr.host_name,
+                        _ => &mut repr.client_identifier,
+                    };
+                    slot.get_or_insert(data);
                 }
                 _ => {}
             }
@@ -597,7 +584,7 @@ impl<'a> Repr<'a> {
         } else {
             BOOTREQUEST
         };
-        if packet.opcode() != expected_op {
+        if h[field::OP] != expected_op {
             return Err(Error::Malformed);
         }
         repr.message_type = message_type;
@@ -605,19 +592,24 @@ impl<'a> Repr<'a> {
     }
 
     /// Bytes of the options `emit` writes, end option included.
-    fn options_len(&self) -> usize {
+    /// With `server` false, the options only servers send (subnet mask, router, DNS servers,
+    /// lease times) are left out.
+    #[inline(always)]
+    fn options_len(&self, server: bool) -> usize {
         let mut n = 3 + 1; // message type, end
         let addr_opt = |o: Option<Ipv4Addr>| if o.is_some() { 6 } else { 0 };
         let secs_opt = |o: Option<u32>| if o.is_some() { 6 } else { 0 };
         let bytes_opt = |o: Option<&[u8]>| o.map_or(0, |d| 2 + d.len().min(255));
-        n += addr_opt(self.subnet_mask) + addr_opt(self.router);
-        let dns = self.dns_servers.iter().flatten().count();
-        if dns > 0 {
-            n += 2 + 4 * dns;
+        if server {
+            n += addr_opt(self.subnet_mask) + addr_opt(self.router);
+            let dns = self.dns_servers.iter().flatten().count();
+            if dns > 0 {
+                n += 2 + 4 * dns;
+            }
+            n += secs_opt(self.lease_duration)
+                + secs_opt(self.renew_duration)
+                + secs_opt(self.rebind_duration);
         }
-        n += secs_opt(self.lease_duration)
-            + secs_opt(self.renew_duration)
-            + secs_opt(self.rebind_duration);
         n += addr_opt(self.server_identifier) + addr_opt(self.requested_ip);
         n += bytes_opt(self.parameter_request_list)
             + bytes_opt(self.host_name)
@@ -627,33 +619,75 @@ impl<'a> Repr<'a> {
 
     /// Bytes `emit` writes: header, cookie, options, padded to [`MIN_MESSAGE_LEN`].
     pub fn buffer_len(&self) -> usize {
-        (HEADER_LEN + self.options_len()).max(MIN_MESSAGE_LEN)
+        (HEADER_LEN + self.options_len(true)).max(MIN_MESSAGE_LEN)
+    }
+
+    /// True when none of the options only servers send is set: then
+    /// [`client_buffer_len`](Self::client_buffer_len) and [`emit_client`](Self::emit_client)
+    /// do what `buffer_len` and `emit` do, in less code.
+    #[cfg(any(test, feature = "dhcpv4"))]
+    pub(crate) fn is_client_message(&self) -> bool {
+        self.subnet_mask.is_none()
+            && self.router.is_none()
+            && self.dns_servers[0].is_none()
+            && self.lease_duration.is_none()
+            && self.renew_duration.is_none()
+            && self.rebind_duration.is_none()
+    }
+
+    /// [`buffer_len`](Self::buffer_len) of a message that
+    /// [`is_client_message`](Self::is_client_message).
+    #[cfg(any(test, feature = "dhcpv4"))]
+    pub(crate) fn client_buffer_len(&self) -> usize {
+        debug_assert!(self.is_client_message());
+        (HEADER_LEN + self.options_len(false)).max(MIN_MESSAGE_LEN)
+    }
+
+    /// [`emit`](Self::emit) for a message that [`is_client_message`](Self::is_client_message)
+    /// (the client's code carries no writer of server options); `buf` holds
+    /// [`client_buffer_len`](Self::client_buffer_len) bytes.
+    #[cfg(any(test, feature = "dhcpv4"))]
+    pub(crate) fn emit_client(&self, buf: &mut [u8]) {
+        debug_assert!(self.is_client_message());
+        self.emit_options(&mut Packet::new_unchecked(buf), false);
     }
 
     /// Write the message into `packet`, which must hold [`buffer_len`](Self::buffer_len)
     /// bytes (anything after them is left alone). Byte options longer than 255 bytes are cut
     /// to 255.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        let len = self.buffer_len();
+        self.emit_options(packet, true);
+    }
+
+    #[inline(always)]
+    fn emit_options<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>, server: bool) {
+        let len = (HEADER_LEN + self.options_len(server)).max(MIN_MESSAGE_LEN);
         let buf = &mut packet.buffer.as_mut()[..len];
         buf.fill(0);
-        let mut p = Packet::new_unchecked(&mut *buf);
-        p.set_opcode(if self.message_type.is_reply() {
+        // The fixed part as an array: constant offsets, no bounds checks.
+        let Some((h, options)) = buf.split_first_chunk_mut::<HEADER_LEN>() else {
+            return;
+        };
+        h[field::OP] = if self.message_type.is_reply() {
             BOOTREPLY
         } else {
             BOOTREQUEST
-        });
-        p.set_client_hardware_addr(self.client_hardware_addr);
-        p.set_transaction_id(self.transaction_id);
-        p.set_secs(self.secs);
-        p.set_flags(if self.broadcast { FLAG_BROADCAST } else { 0 });
-        p.set_client_ip(self.client_ip);
-        p.set_your_ip(self.your_ip);
-        p.set_server_ip(self.server_ip);
-        p.set_relay_agent_ip(self.relay_agent_ip);
-        buf[field::COOKIE].copy_from_slice(&MAGIC_COOKIE);
+        };
+        h[field::HTYPE] = 1;
+        h[field::HLEN] = 6;
+        h[field::XID].copy_from_slice(&self.transaction_id.to_be_bytes());
+        h[field::SECS].copy_from_slice(&self.secs.to_be_bytes());
+        let flags = if self.broadcast { FLAG_BROADCAST } else { 0 };
+        h[field::FLAGS].copy_from_slice(&flags.to_be_bytes());
+        h[field::CIADDR].copy_from_slice(&self.client_ip.octets());
+        h[field::YIADDR].copy_from_slice(&self.your_ip.octets());
+        h[field::SIADDR].copy_from_slice(&self.server_ip.octets());
+        h[field::GIADDR].copy_from_slice(&self.relay_agent_ip.octets());
+        h[field::CHADDR.start..field::CHADDR.start + 6]
+            .copy_from_slice(&self.client_hardware_addr.0);
+        h[field::COOKIE].copy_from_slice(&MAGIC_COOKIE);
         let mut w = OptionWriter {
-            buf: &mut buf[field::OPTIONS..],
+            buf: options,
             pos: 0,
         };
         w.put(option::MESSAGE_TYPE, &[self.message_type.to_u8()]);
@@ -671,6 +705,9 @@ impl<'a> Repr<'a> {
         }
         if let Some(l) = self.parameter_request_list {
             w.put(option::PARAMETER_REQUEST_LIST, l);
+        }
+        if !server {
+            return w.end();
         }
         if let Some(a) = self.subnet_mask {
             w.put(option::SUBNET_MASK, &a.octets());
@@ -709,6 +746,7 @@ struct OptionWriter<'b> {
 }
 
 impl OptionWriter<'_> {
+    #[inline(never)]
     fn put(&mut self, code: u8, data: &[u8]) {
         let data = &data[..data.len().min(255)];
         let end = self.pos + 2 + data.len();
@@ -793,6 +831,14 @@ pub(crate) mod tests {
             let p = Packet::new_checked(&buf[..len]).unwrap();
             assert_eq!(Repr::parse(&p).unwrap(), r);
             assert_eq!(buf[len], 0xaa, "emit stays within buffer_len");
+            if r.is_client_message() {
+                // The client's emitter writes the same bytes.
+                let mut client = [0x55u8; 600];
+                assert_eq!(r.client_buffer_len(), len);
+                client[..len].fill(0);
+                r.emit_client(&mut client[..len]);
+                assert_eq!(client[..len], buf[..len]);
+            }
         }
     }
 
