@@ -350,7 +350,7 @@ impl<'a> Reassembler<'a> {
             .iter()
             .filter(|s| s.state == SlotState::Assembling)
             .map(|s| s.deadline)
-            .min()
+            .fold(None, crate::time::earliest)
     }
 }
 

@@ -16,6 +16,7 @@ use std::process::Command;
 
 use stackgen::build::cargo::Progress;
 use stackgen::build::firmware::{self, BuildOptions, Built};
+use stackgen::build::model::RamSection;
 
 /// The Cortex-M target of the firmware profiles.
 const TARGET: &str = "thumbv7em-none-eabihf";
@@ -136,6 +137,15 @@ fn build_and_check(profile: &str, app: Option<&str>, needs_thumb: bool) -> Optio
         built.plan.ram_total(),
         "{profile}: `stackgen budget`'s total is the pools' bytes in the ELF"
     );
+    for row in &report.ram.pools {
+        assert_eq!(
+            row.section,
+            Some(RamSection::Bss),
+            "{profile}: pool {} must be zero-initialised (.bss): an initialised pool costs its \
+             size in flash too",
+            row.id
+        );
+    }
     let (text, data, bss) = berkeley(&built.elf);
     assert_eq!(
         (

@@ -471,8 +471,17 @@ fn a_protocol_turned_off_leaves_no_code_in_the_firmware() {
     });
     let without_tcp = image(Protocols { tcp: false, ..all });
 
-    // Code of stack-runtime's UDP: the interface's UDP input and output, the socket table.
-    let udp_words = ["udp_input", "transmit_udp", "udp_enqueue", "SocketTable"];
+    // Code of stack-runtime's UDP: the interface's UDP input and output, the socket table, the
+    // UDP API.
+    let udp_words = [
+        "udp_input",
+        "transmit_udp",
+        "udp_enqueue",
+        "SocketTable",
+        "udp_send_to",
+        "udp_recv_from",
+        "udp_bind",
+    ];
     // Code of stack-runtime's ICMP: echo replies and destination-unreachable errors.
     let icmp_words = [
         "icmp_input",

@@ -175,26 +175,23 @@ impl Congestion {
         }
     }
 
-    /// A placeholder state usable in `const` context (a free socket slot); replaced by
-    /// [`Congestion::new`] when a connection starts.
-    pub(crate) const fn new_const() -> Self {
-        Congestion {
-            smss: 536,
-            initial_window: 536 * 4,
-            abc_limit: 2,
-            cwnd: 536 * 4,
-            ssthresh: usize::MAX,
-            bytes_acked: 0,
-            dup_acks: 0,
-            in_recovery: false,
-            sack: false,
-            recover: SeqNumber(0),
-            partial_acks: 0,
-            after_timeout: false,
-            timeouts: 0,
-            last_send: None,
-        }
-    }
+    /// The state of a free socket slot: all zero bytes (`new` gives a live one).
+    pub(crate) const ZERO: Congestion = Congestion {
+        smss: 0,
+        initial_window: 0,
+        abc_limit: 0,
+        cwnd: 0,
+        ssthresh: 0,
+        bytes_acked: 0,
+        dup_acks: 0,
+        in_recovery: false,
+        sack: false,
+        recover: SeqNumber(0),
+        partial_acks: 0,
+        after_timeout: false,
+        timeouts: 0,
+        last_send: None,
+    };
 
     /// The congestion window in bytes.
     pub fn cwnd(&self) -> usize {

@@ -20,6 +20,16 @@
 //! * [`timers`]: the per-connection timer set with its next deadline;
 //! * [`siphash`]: SipHash-2-4, the keyed hash behind ISNs and SYN cookies.
 
+/// Whether SACK (RFC 2018, RFC 6675 recovery) is compiled in (feature `tcp-sack`); without it
+/// `TcpConfig::sack` is ignored. Generated stacks assert it when their profile asks for SACK.
+pub const SACK_COMPILED_IN: bool = cfg!(feature = "tcp-sack");
+/// Whether timestamps (RFC 7323 §3) are compiled in (feature `tcp-timestamps`); without it
+/// `TcpConfig::timestamps` is ignored.
+pub const TIMESTAMPS_COMPILED_IN: bool = cfg!(feature = "tcp-timestamps");
+/// Whether window scaling (RFC 7323 §2) is compiled in (feature `tcp-window-scaling`); without
+/// it `TcpConfig::window_scaling` is ignored.
+pub const WINDOW_SCALING_COMPILED_IN: bool = cfg!(feature = "tcp-window-scaling");
+
 pub mod assembler;
 pub mod congestion;
 pub mod isn;

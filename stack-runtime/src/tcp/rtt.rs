@@ -95,18 +95,20 @@ impl RttEstimator {
         e
     }
 
-    /// An estimator with the RFC 6298 defaults and no sample, usable in `const` context
-    /// (the placeholder of a free socket slot).
-    pub(crate) const fn new_const() -> RttEstimator {
-        RttEstimator {
-            config: RttConfig::RFC6298,
-            srtt: 0,
-            rttvar: 0,
-            has_sample: false,
-            base_rto: 1_000_000,
-            backoffs: 0,
-        }
-    }
+    /// An estimator of a free socket slot: all zero bytes (`new` gives a live one).
+    pub(crate) const ZERO: RttEstimator = RttEstimator {
+        config: RttConfig {
+            initial_rto: Duration::ZERO,
+            min_rto: Duration::ZERO,
+            max_rto: Duration::ZERO,
+            granularity: Duration::ZERO,
+        },
+        srtt: 0,
+        rttvar: 0,
+        has_sample: false,
+        base_rto: 0,
+        backoffs: 0,
+    };
 
     fn clamp(&self, rto: u64) -> u64 {
         let max = self.config.max_rto.total_micros();

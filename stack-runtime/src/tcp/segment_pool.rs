@@ -70,12 +70,16 @@ pub const MAX_SEGMENTS: usize = 256;
 const WORDS: usize = MAX_SEGMENTS / 32;
 
 /// Which of a socket's queues a buffer belongs to (each has its own limit).
+///
+/// The discriminants start at 1 so that `Option<SegmentBuf>::None` (the niche in `kind`) is
+/// stored as zero: an empty socket slot is all zero bytes and its table goes in `.bss`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum QueueKind {
     /// Data written by the application, not yet acknowledged by the peer.
-    Send,
+    Send = 1,
     /// Data received from the peer (in order or not), not yet read by the application.
-    Recv,
+    Recv = 2,
 }
 
 /// One socket's limits and current use of the pool. The caller owns a slice of these (one
@@ -170,7 +174,8 @@ pub enum QuotaError {
 #[derive(Debug, PartialEq, Eq)]
 #[must_use = "a SegmentBuf must be returned with SegmentPool::free, or its buffer leaks"]
 pub struct SegmentBuf {
-    index: u16,
+    /// Buffer number (at most [`MAX_SEGMENTS`] = 256 buffers: fits a byte).
+    index: u8,
     owner: u16,
     kind: QueueKind,
     /// Offset of the first valid byte in the buffer.
@@ -210,6 +215,12 @@ impl SegmentBuf {
     /// The queue the buffer belongs to.
     pub fn kind(&self) -> QueueKind {
         self.kind
+    }
+
+    /// The buffer number, for a queue that keeps numbers rather than handles (and returns
+    /// the buffer with [`SegmentPool::release`]).
+    pub(crate) fn into_index(self) -> u8 {
+        self.index
     }
 }
 
@@ -365,7 +376,7 @@ impl<'a> SegmentPool<'a> {
         self.stats.in_use += 1;
         self.stats.high_water = self.stats.high_water.max(self.stats.in_use);
         Ok(SegmentBuf {
-            index: index as u16,
+            index: index as u8,
             owner: socket as u16,
             kind,
             start: 0,
@@ -376,15 +387,24 @@ impl<'a> SegmentPool<'a> {
 
     /// Return a buffer. Consumes the handle.
     pub fn free(&mut self, buf: SegmentBuf) {
-        let index = usize::from(buf.index);
+        self.release(buf.index, usize::from(buf.owner), buf.kind);
+    }
+
+    /// Return buffer `index` of `owner`'s `kind` queue (a queue that keeps buffer numbers
+    /// rather than handles). A buffer not allocated is left alone.
+    pub(crate) fn release(&mut self, index: u8, owner: usize, kind: QueueKind) {
+        let index = usize::from(index);
         let bit = 1u32 << (index % 32);
-        if index >= self.count || self.used[index / 32] & bit == 0 {
+        let Some(word) = self.used.get_mut(index / 32) else {
+            return;
+        };
+        if index >= self.count || *word & bit == 0 {
             return;
         }
-        self.used[index / 32] &= !bit;
+        *word &= !bit;
         self.stats.in_use = self.stats.in_use.saturating_sub(1);
-        if let Some(q) = self.sockets.get_mut(usize::from(buf.owner)) {
-            match buf.kind {
+        if let Some(q) = self.sockets.get_mut(owner) {
+            match kind {
                 QueueKind::Send => q.send_in_use = q.send_in_use.saturating_sub(1),
                 QueueKind::Recv => q.recv_in_use = q.recv_in_use.saturating_sub(1),
             }
@@ -392,6 +412,29 @@ impl<'a> SegmentPool<'a> {
                 self.reserved_unused += 1;
             }
         }
+    }
+
+    /// The whole of buffer `index` (empty when out of range).
+    pub(crate) fn buffer_bytes(&self, index: u8) -> &[u8] {
+        let start = usize::from(index) * self.size;
+        self.storage.get(start..start + self.size).unwrap_or(&[])
+    }
+
+    /// Copy as much of `data` as fits into buffer `index` from offset `at`; returns the
+    /// number of bytes copied.
+    pub(crate) fn write_at(&mut self, index: u8, at: usize, data: &[u8]) -> usize {
+        let start = usize::from(index) * self.size;
+        let Some(buf) = self.storage.get_mut(start..start + self.size) else {
+            return 0;
+        };
+        let Some(room) = buf.get_mut(at..) else {
+            return 0;
+        };
+        let n = data.len().min(room.len());
+        if let (Some(dst), Some(src)) = (room.get_mut(..n), data.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        n
     }
 
     fn whole(&self, buf: &SegmentBuf) -> &[u8] {
@@ -448,14 +491,21 @@ impl<'a> SegmentPool<'a> {
 /// A socket's send queue: the stream from SND.UNA to the last byte written, in up to `N`
 /// pool buffers. Retransmission reads the stored bytes by sequence number
 /// ([`SendQueue::segment`]) without copying them.
+///
+/// The stream is contiguous and `write` fills the newest buffer before it takes another, so
+/// every buffer but the newest is full: the queue keeps only the buffer numbers (one byte
+/// each) and the offset of SND.UNA in the oldest one, and finds any byte by arithmetic.
 #[derive(Debug)]
 pub struct SendQueue<const N: usize> {
     socket: usize,
-    bufs: [Option<SegmentBuf>; N],
-    /// Index of the oldest buffer in `bufs` (a ring).
+    /// Pool buffer numbers, a ring from `head`, oldest first.
+    bufs: [u8; N],
+    /// Index of the oldest buffer in `bufs`.
     head: usize,
     /// Buffers in use.
     len: usize,
+    /// Offset of the byte at SND.UNA in the oldest buffer.
+    head_off: u16,
     una: SeqNumber,
     end: SeqNumber,
 }
@@ -466,9 +516,10 @@ impl<const N: usize> SendQueue<N> {
     pub const fn new(socket: usize, snd_una: SeqNumber) -> Self {
         SendQueue {
             socket,
-            bufs: [const { None }; N],
+            bufs: [0; N],
             head: 0,
             len: 0,
+            head_off: 0,
             una: snd_una,
             end: snd_una,
         }
@@ -503,29 +554,40 @@ impl<const N: usize> SendQueue<N> {
         (self.head + i) % N.max(1)
     }
 
+    /// The pool buffer `i` buffers after the oldest.
+    fn buffer(&self, i: usize) -> Option<u8> {
+        self.bufs.get(self.slot(i)).copied()
+    }
+
     /// Queue as much of `data` as the socket's limit, the pool and `N` allow: first into the
     /// room left in the newest buffer, then into new buffers. Returns the bytes taken (0 when
     /// the send buffer is full).
     pub fn write(&mut self, pool: &mut SegmentPool<'_>, data: &[u8]) -> usize {
+        let size = pool.buffer_size();
         let mut taken = 0;
-        if self.len > 0 {
-            let tail = self.slot(self.len - 1);
-            if let Some(buf) = self.bufs[tail].as_mut() {
-                taken += pool.append(buf, data);
-            }
+        if self.len > 0
+            && let Some(tail) = self.buffer(self.len - 1)
+        {
+            // Bytes in the newest buffer: what the full ones before it do not hold.
+            let used =
+                (self.len() + usize::from(self.head_off)).saturating_sub((self.len - 1) * size);
+            taken += pool.write_at(tail, used, data);
         }
         while taken < data.len() && self.len < N {
-            let Ok(mut buf) = pool.alloc(self.socket, QueueKind::Send, self.end + taken) else {
+            let Ok(buf) = pool.alloc(self.socket, QueueKind::Send, self.end + taken) else {
                 break;
             };
-            let n = pool.append(&mut buf, &data[taken..]);
+            let index = buf.into_index();
+            let n = pool.write_at(index, 0, data.get(taken..).unwrap_or(&[]));
             if n == 0 {
-                pool.free(buf);
+                pool.release(index, self.socket, QueueKind::Send);
                 break;
             }
             taken += n;
             let slot = self.slot(self.len);
-            self.bufs[slot] = Some(buf);
+            if let Some(b) = self.bufs.get_mut(slot) {
+                *b = index;
+            }
             self.len += 1;
         }
         self.end += taken;
@@ -542,23 +604,27 @@ impl<const N: usize> SendQueue<N> {
         }
         let ack = ack.min(self.end);
         let released = ack - self.una;
-        while self.len > 0 {
-            let head = self.head;
-            let Some(buf) = self.bufs[head].as_mut() else {
-                break;
-            };
-            if seq_ge(ack, buf.end_seq()) {
-                if let Some(buf) = self.bufs[head].take() {
-                    pool.free(buf);
-                }
-                self.head = self.slot(1);
-                self.len -= 1;
-            } else {
-                let n = ack - buf.seq();
-                pool.consume(buf, n);
-                break;
+        let size = pool.buffer_size().max(1);
+        // Offset of `ack` from the start of the oldest buffer; the buffers it passes are
+        // entirely acknowledged (the newest, maybe partly filled, only when `ack` is the end).
+        let at = released + usize::from(self.head_off);
+        let whole = if ack == self.end {
+            self.len
+        } else {
+            (at / size).min(self.len)
+        };
+        for _ in 0..whole {
+            if let Some(index) = self.buffer(0) {
+                pool.release(index, self.socket, QueueKind::Send);
             }
+            self.head = self.slot(1);
+            self.len -= 1;
         }
+        self.head_off = if self.len == 0 {
+            0
+        } else {
+            (at - whole * size) as u16
+        };
         self.una = ack;
         released
     }
@@ -573,37 +639,28 @@ impl<const N: usize> SendQueue<N> {
         seq: SeqNumber,
         max_len: usize,
     ) -> Option<&'p [u8]> {
-        let at = |i: usize| {
-            let buf = self.bufs[self.slot(i)].as_ref()?;
-            let off = seq.checked_sub(buf.seq()).filter(|&o| o < buf.len())?;
-            let bytes = pool.bytes(buf).get(off..)?;
-            Some(&bytes[..bytes.len().min(max_len)])
-        };
-        // Every buffer but the newest is full (`write` fills the tail before taking another),
-        // so the buffer holding `seq` is found by arithmetic; the scan is only the fallback.
-        let guess = match self.bufs[self.slot(0)].as_ref() {
-            Some(head) => seq
-                .checked_sub(head.end_seq())
-                .map_or(0, |past| 1 + past / pool.buffer_size().max(1)),
-            None => 0,
-        };
-        if guess < self.len
-            && let Some(bytes) = at(guess)
-        {
-            return Some(bytes);
+        let off = seq.checked_sub(self.una)?;
+        let held = self.len().checked_sub(off).filter(|&h| h > 0)?;
+        let size = pool.buffer_size().max(1);
+        let at = off + usize::from(self.head_off);
+        let (i, in_buf) = (at / size, at % size);
+        if i >= self.len {
+            return None;
         }
-        (0..self.len).find_map(at)
+        let n = (size - in_buf).min(held).min(max_len);
+        pool.buffer_bytes(self.buffer(i)?).get(in_buf..in_buf + n)
     }
 
     /// Free every buffer (abort or close), leaving the queue empty at its current end.
     pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
-        for slot in self.bufs.iter_mut() {
-            if let Some(buf) = slot.take() {
-                pool.free(buf);
+        for i in 0..self.len {
+            if let Some(index) = self.buffer(i) {
+                pool.release(index, self.socket, QueueKind::Send);
             }
         }
         self.head = 0;
         self.len = 0;
+        self.head_off = 0;
         self.una = self.end;
     }
 }
@@ -618,15 +675,37 @@ pub struct RecvStored {
     pub reneged_from: Option<SeqNumber>,
 }
 
+/// One buffer of a [`RecvQueue`]: `len` bytes from offset `start` of pool buffer `index`,
+/// the first being sequence number `seq`.
+#[derive(Debug, Clone, Copy)]
+struct RecvBuf {
+    index: u8,
+    start: u16,
+    len: u16,
+    seq: SeqNumber,
+}
+
+impl RecvBuf {
+    fn end_seq(&self) -> SeqNumber {
+        self.seq + usize::from(self.len)
+    }
+}
+
 /// A socket's receive queue: received bytes not yet read by the application, in order and out
 /// of order, in up to `N` pool buffers sorted by sequence number. The
 /// [`super::assembler::Assembler`] decides what is acknowledged; this queue only stores the
 /// bytes.
+///
+/// Each buffer takes 9 bytes, kept as parallel arrays (no padding): its pool buffer number,
+/// the offset and length of the bytes held, and the sequence number of the first.
 #[derive(Debug)]
 pub struct RecvQueue<const N: usize> {
     socket: usize,
-    /// `bufs[..len]`, ascending by sequence number, disjoint.
-    bufs: [Option<SegmentBuf>; N],
+    /// Entries `..len`, ascending by sequence number, disjoint.
+    seqs: [SeqNumber; N],
+    starts: [u16; N],
+    lens: [u16; N],
+    indices: [u8; N],
     len: usize,
     /// Next sequence number the application reads.
     read: SeqNumber,
@@ -637,10 +716,81 @@ impl<const N: usize> RecvQueue<N> {
     pub const fn new(socket: usize, rcv_nxt: SeqNumber) -> Self {
         RecvQueue {
             socket,
-            bufs: [const { None }; N],
+            seqs: [SeqNumber(0); N],
+            starts: [0; N],
+            lens: [0; N],
+            indices: [0; N],
             len: 0,
             read: rcv_nxt,
         }
+    }
+
+    /// Entry `i` (below `len`).
+    fn get(&self, i: usize) -> Option<RecvBuf> {
+        if i >= self.len {
+            return None;
+        }
+        Some(RecvBuf {
+            index: *self.indices.get(i)?,
+            start: *self.starts.get(i)?,
+            len: *self.lens.get(i)?,
+            seq: *self.seqs.get(i)?,
+        })
+    }
+
+    fn set(&mut self, i: usize, b: RecvBuf) {
+        if let (Some(index), Some(start), Some(len), Some(seq)) = (
+            self.indices.get_mut(i),
+            self.starts.get_mut(i),
+            self.lens.get_mut(i),
+            self.seqs.get_mut(i),
+        ) {
+            (*index, *start, *len, *seq) = (b.index, b.start, b.len, b.seq);
+        }
+    }
+
+    /// Move entries `from..len` by one place up (`up`) or `by` places down.
+    fn shift(&mut self, from: usize, up: bool, by: usize) {
+        if up {
+            let mut j = self.len;
+            while j > from {
+                if let Some(b) = self.get_raw(j - 1) {
+                    self.set(j, b);
+                }
+                j -= 1;
+            }
+        } else {
+            for j in from..self.len {
+                if let Some(b) = self.get_raw(j) {
+                    self.set(j - by, b);
+                }
+            }
+        }
+    }
+
+    /// Entry `i` whatever `len` (for moving entries).
+    fn get_raw(&self, i: usize) -> Option<RecvBuf> {
+        Some(RecvBuf {
+            index: *self.indices.get(i)?,
+            start: *self.starts.get(i)?,
+            len: *self.lens.get(i)?,
+            seq: *self.seqs.get(i)?,
+        })
+    }
+
+    fn room(pool: &SegmentPool<'_>, b: &RecvBuf) -> usize {
+        pool.size
+            .saturating_sub(usize::from(b.start) + usize::from(b.len))
+    }
+
+    /// Append as much of `data` as fits to `b`; returns the bytes taken.
+    fn append(pool: &mut SegmentPool<'_>, b: &mut RecvBuf, data: &[u8]) -> usize {
+        let data = data
+            .get(..data.len().min(Self::room(pool, b)))
+            .unwrap_or(&[]);
+        let n = pool.write_at(b.index, usize::from(b.start) + usize::from(b.len), data);
+        b.len += n as u16;
+        n
     }
 
     /// Next sequence number the application will read.
@@ -656,11 +806,12 @@ impl<const N: usize> RecvQueue<N> {
     /// Bytes readable now (contiguous from [`RecvQueue::read_seq`]).
     pub fn readable(&self) -> usize {
         let mut at = self.read;
-        for buf in self.bufs[..self.len].iter().flatten() {
-            if buf.seq() != at {
+        for i in 0..self.len {
+            let Some(b) = self.get(i) else { break };
+            if b.seq != at {
                 break;
             }
-            at = buf.end_seq();
+            at = b.end_seq();
         }
         at - self.read
     }
@@ -690,32 +841,28 @@ impl<const N: usize> RecvQueue<N> {
         let mut i = 0;
         while cur < end {
             // Skip buffers entirely before `cur`.
-            while i < self.len
-                && self.bufs[i]
-                    .as_ref()
-                    .is_some_and(|b| seq_ge(cur, b.end_seq()))
-            {
+            while self.get(i).is_some_and(|b| seq_ge(cur, b.end_seq())) {
                 i += 1;
             }
-            let next_start = self.bufs[..self.len]
-                .get(i)
-                .and_then(|b| b.as_ref().map(SegmentBuf::seq));
-            if let Some(s) = next_start
-                && seq_ge(cur, s)
+            let next = self.get(i);
+            if let Some(b) = next
+                && seq_ge(cur, b.seq)
             {
                 // `cur` is inside buffer i: skip to its end.
-                cur = self.bufs[i].as_ref().map_or(end, SegmentBuf::end_seq);
+                cur = b.end_seq();
                 continue;
             }
-            let piece_end = next_start.map_or(end, |s| s.min(end));
+            let piece_end = next.map_or(end, |b| b.seq.min(end));
             // Fill the room left in the buffer that ends exactly here, so that small segments
             // do not each take a whole buffer.
-            if let Some(prev) = i.checked_sub(1).and_then(|p| self.bufs[p].as_mut())
+            if let Some(p) = i.checked_sub(1)
+                && let Some(mut prev) = self.get(p)
                 && prev.end_seq() == cur
-                && pool.room(prev) > 0
+                && Self::room(pool, &prev) > 0
             {
                 let (from, to) = (cur - seq, piece_end - seq);
-                let n = pool.append(prev, data.get(from..to).unwrap_or(&[]));
+                let n = Self::append(pool, &mut prev, data.get(from..to).unwrap_or(&[]));
+                self.set(p, prev);
                 cur += n;
                 result.stored += n;
                 if n > 0 {
@@ -733,28 +880,30 @@ impl<const N: usize> RecvQueue<N> {
                     break got;
                 }
                 // Make room: evict the highest out-of-order buffer (above `cur`).
-                if let Some(evicted) = self.bufs[self.len - 1].take() {
-                    result.reneged_from = Some(evicted.seq());
-                    pool.free(evicted);
+                if let Some(evicted) = self.get(self.len - 1) {
+                    result.reneged_from = Some(evicted.seq);
+                    pool.release(evicted.index, self.socket, QueueKind::Recv);
                 }
                 self.len -= 1;
             };
-            let Some(mut buf) = buf else {
+            let Some(buf) = buf else {
                 break;
             };
+            let mut buf = RecvBuf {
+                index: buf.into_index(),
+                start: 0,
+                len: 0,
+                seq: cur,
+            };
             let (from, to) = (cur - seq, piece_end - seq);
-            let n = pool.append(&mut buf, data.get(from..to).unwrap_or(&[]));
+            let n = Self::append(pool, &mut buf, data.get(from..to).unwrap_or(&[]));
             if n == 0 {
-                pool.free(buf);
+                pool.release(buf.index, self.socket, QueueKind::Recv);
                 break;
             }
             // Insert at position i.
-            let mut j = self.len;
-            while j > i {
-                self.bufs[j] = self.bufs[j - 1].take();
-                j -= 1;
-            }
-            self.bufs[i] = Some(buf);
+            self.shift(i, true, 1);
+            self.set(i, buf);
             self.len += 1;
             i += 1;
             cur += n;
@@ -769,30 +918,36 @@ impl<const N: usize> RecvQueue<N> {
         let mut copied = 0;
         // Buffers read entirely are freed as we go and dropped from the front once, at the end.
         let mut freed = 0;
-        while copied < out.len() && freed < self.len {
-            let Some(buf) = self.bufs[freed].as_mut() else {
+        while copied < out.len() {
+            let Some(mut b) = self.get(freed) else {
                 break;
             };
-            if buf.seq() != self.read {
+            if b.seq != self.read {
                 break;
             }
-            let bytes = pool.bytes(buf);
+            let start = usize::from(b.start);
+            let bytes = pool
+                .buffer_bytes(b.index)
+                .get(start..start + usize::from(b.len))
+                .unwrap_or(&[]);
             let n = bytes.len().min(out.len() - copied);
-            out[copied..copied + n].copy_from_slice(&bytes[..n]);
-            pool.consume(buf, n);
+            if let (Some(dst), Some(src)) = (out.get_mut(copied..copied + n), bytes.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            b.start += n as u16;
+            b.len -= n as u16;
+            b.seq += n;
             copied += n;
             self.read += n;
-            if buf.is_empty() {
-                if let Some(buf) = self.bufs[freed].take() {
-                    pool.free(buf);
-                }
+            if b.len == 0 {
+                pool.release(b.index, self.socket, QueueKind::Recv);
                 freed += 1;
+            } else {
+                self.set(freed, b);
             }
         }
         if freed > 0 {
-            for j in freed..self.len {
-                self.bufs[j - freed] = self.bufs[j].take();
-            }
+            self.shift(freed, false, freed);
             self.len -= freed;
         }
         copied
@@ -802,23 +957,24 @@ impl<const N: usize> RecvQueue<N> {
     /// buffer).
     pub fn has_readable(&self) -> bool {
         let mut at = self.read;
-        for buf in self.bufs[..self.len].iter().flatten() {
-            if buf.seq() != at {
+        for i in 0..self.len {
+            let Some(b) = self.get(i) else { break };
+            if b.seq != at {
                 return false;
             }
-            if !buf.is_empty() {
+            if b.len > 0 {
                 return true;
             }
-            at = buf.end_seq();
+            at = b.end_seq();
         }
         false
     }
 
     /// Free every buffer (abort or close).
     pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
-        for slot in self.bufs.iter_mut() {
-            if let Some(buf) = slot.take() {
-                pool.free(buf);
+        for i in 0..self.len {
+            if let Some(b) = self.get(i) {
+                pool.release(b.index, self.socket, QueueKind::Recv);
             }
         }
         self.len = 0;
@@ -986,8 +1142,8 @@ mod tests {
         let seg = sq.segment(&pool, SeqNumber(100), 1460).unwrap();
         assert_eq!(seg, &data[100..200]);
         // The slice is the buffer itself, not a copy.
-        let buf = sq.bufs[1].as_ref().unwrap();
-        assert!(core::ptr::eq(seg, pool.bytes(buf)));
+        let buf = pool.buffer_bytes(sq.bufs[1]);
+        assert!(core::ptr::eq(seg, buf));
         assert_eq!(
             sq.segment(&pool, SeqNumber(150), 20).unwrap(),
             &data[150..170]

@@ -51,15 +51,26 @@ pub const RECV_QUEUE_BUFFERS: usize = 32;
 pub const OUT_OF_ORDER_RANGES: usize = 8;
 /// SACKed ranges the sender's scoreboard keeps.
 pub const SCOREBOARD_RANGES: usize = 8;
+/// Window scaling (RFC 7323 §2) compiled in (feature `tcp-window-scaling`): without it
+/// `TcpConfig::window_scaling` is ignored and windows stay below 64 KiB.
+const WINDOW_SCALING: bool = cfg!(feature = "tcp-window-scaling");
+/// Timestamps (RFC 7323 §3) compiled in (feature `tcp-timestamps`); without it
+/// `TcpConfig::timestamps` is ignored and RTT is sampled from one timed segment per flight.
+const TIMESTAMPS: bool = cfg!(feature = "tcp-timestamps");
+/// SACK (RFC 2018, RFC 6675 loss recovery) compiled in (feature `tcp-sack`); without it
+/// `TcpConfig::sack` is ignored and loss recovery is NewReno.
+const SACK: bool = cfg!(feature = "tcp-sack");
 /// Segments one socket sends per `dispatch` at most, so one busy socket cannot starve the
 /// others within a poll.
 const MAX_SEGMENTS_PER_DISPATCH: usize = 64;
 
 /// The connection states of RFC 9293 §3.3.2 (`Listen` belongs to listeners, not to sockets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum TcpState {
-    /// No connection (a free slot, or one closed but still held by the application).
-    Closed,
+    /// No connection (a free slot, or one closed but still held by the application); zero,
+    /// like every other byte of a free slot.
+    Closed = 0,
     /// Our SYN is sent, waiting for the peer's SYN.
     SynSent,
     /// The peer's SYN arrived and our SYN-ACK is sent, waiting for its ACK.
@@ -91,10 +102,14 @@ impl TcpState {
 }
 
 /// Why a TCP call failed, or why a connection ended.
+///
+/// The discriminants start at 1 so that `Option<TcpError>::None` is stored as zero (a free
+/// [`TcpSlot`] is all zero bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum TcpError {
     /// The handle does not name a live socket (closed or reused).
-    InvalidHandle,
+    InvalidHandle = 1,
     /// The call cannot proceed now (nothing to read, send buffer full); try after a poll.
     WouldBlock,
     /// Every socket (or listener) slot is taken and no TIME-WAIT slot could be reused.
@@ -397,7 +412,9 @@ pub struct TcpSlot {
 const UNSPECIFIED: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
 
 impl TcpSlot {
-    /// A free slot.
+    /// A free slot: all zero bytes (every default is applied by `open` when the slot is
+    /// taken), so a table of them is zero-initialised memory (`.bss`), built neither in flash
+    /// nor on the call stack.
     pub const EMPTY: TcpSlot = TcpSlot {
         state: TcpState::Closed,
         generation: 0,
@@ -417,11 +434,11 @@ impl TcpSlot {
         max_snd_wnd: 0,
         snd_wl1: SeqNumber(0),
         snd_wl2: SeqNumber(0),
-        snd_mss: 536,
+        snd_mss: 0,
         snd_shift: 0,
         rcv_shift: 0,
         rcv_adv: SeqNumber(0),
-        rcv_mss: 536,
+        rcv_mss: 0,
         rcv_wnd_max: 0,
         fin_queued: false,
         peer_fin: None,
@@ -445,14 +462,9 @@ impl TcpSlot {
         reporter: SackReporter::new(),
         board: Scoreboard::new(),
         marks: RecoveryMarks::new(SeqNumber(0)),
-        rtt: RttEstimator::new_const(),
-        cc: Congestion::new_const(),
-        timers: Timers::new(TimerConfig {
-            delayed_ack: Duration::from_millis(200),
-            persist_max: Duration::from_secs(60),
-            keepalive: None,
-            msl: Duration::from_secs(30),
-        }),
+        rtt: RttEstimator::ZERO,
+        cc: Congestion::ZERO,
+        timers: Timers::new(),
     };
 
     /// A free slot (same as [`TcpSlot::EMPTY`]).
@@ -471,6 +483,19 @@ impl TcpSlot {
     /// The connection state.
     pub fn state(&self) -> TcpState {
         self.state
+    }
+
+    /// SACK agreed with the peer (always false without feature `tcp-sack`, so its code
+    /// folds away).
+    #[inline(always)]
+    fn sack(&self) -> bool {
+        SACK && self.sack_enabled
+    }
+
+    /// Timestamps agreed with the peer (always false without feature `tcp-timestamps`).
+    #[inline(always)]
+    fn ts(&self) -> bool {
+        TIMESTAMPS && self.ts_enabled
     }
 
     /// True when the slot holds nothing (free for a new connection).
@@ -533,7 +558,7 @@ impl TcpSlot {
         self.sendq = SendQueue::new(index, iss + 1);
         self.rtt = RttEstimator::new(config.rtt);
         self.cc = Congestion::new(config.congestion, 536, iss, false);
-        self.timers = Timers::new(config.timer_config());
+        self.timers = Timers::new();
         self.marks = RecoveryMarks::new(iss + 1);
         // Our window shift: the smallest that lets the largest window fit 16 bits.
         let max_window = Self::max_window(config, buffer_size);
@@ -542,9 +567,13 @@ impl TcpSlot {
         while (max_window >> shift) > 0xffff && shift < MAX_WINDOW_SHIFT {
             shift += 1;
         }
-        self.rcv_shift = if config.window_scaling { shift } else { 0 };
-        self.ts_enabled = config.timestamps;
-        self.sack_enabled = config.sack;
+        self.rcv_shift = if WINDOW_SCALING && config.window_scaling {
+            shift
+        } else {
+            0
+        };
+        self.ts_enabled = TIMESTAMPS && config.timestamps;
+        self.sack_enabled = SACK && config.sack;
     }
 
     fn max_window(config: &TcpConfig, buffer_size: usize) -> usize {
@@ -566,7 +595,7 @@ impl TcpSlot {
     fn negotiate(&mut self, syn: &Repr<'_>, config: &TcpConfig, we_offered: bool) {
         let peer_mss = usize::from(syn.max_seg_size.unwrap_or(536)).max(64);
         match syn.window_scale {
-            Some(shift) if config.window_scaling && we_offered => {
+            Some(shift) if WINDOW_SCALING && config.window_scaling && we_offered => {
                 self.snd_shift = shift.min(MAX_WINDOW_SHIFT);
             }
             _ => {
@@ -574,13 +603,13 @@ impl TcpSlot {
                 self.rcv_shift = 0;
             }
         }
-        self.sack_enabled = config.sack && syn.sack_permitted;
-        self.ts_enabled = config.timestamps && syn.timestamp.is_some();
+        self.sack_enabled = SACK && config.sack && syn.sack_permitted;
+        self.ts_enabled = TIMESTAMPS && config.timestamps && syn.timestamp.is_some();
         if let Some(ts) = syn.timestamp {
             self.ts_recent = ts.tsval;
         }
         // RFC 6691: the MSS counts no options; we subtract the timestamps we send.
-        let opts = if self.ts_enabled { 12 } else { 0 };
+        let opts = if self.ts() { 12 } else { 0 };
         self.snd_mss = peer_mss
             .min(self.rcv_mss.max(64))
             .saturating_sub(opts)
@@ -592,7 +621,7 @@ impl TcpSlot {
     }
 
     fn start_congestion(&mut self, config: &TcpConfig) {
-        self.cc = Congestion::new(config.congestion, self.snd_mss, self.iss, self.sack_enabled);
+        self.cc = Congestion::new(config.congestion, self.snd_mss, self.iss, self.sack());
         if self.syn_retries > 0 {
             self.cc.on_syn_lost();
         }
@@ -782,7 +811,8 @@ impl TcpSlot {
 
     /// Process one segment addressed to this connection (RFC 9293 §3.10.7.3 and .4).
     pub(crate) fn process(&mut self, ctx: &mut Ctx<'_, '_>, seg: &Repr<'_>) -> InputAction {
-        self.timers.on_peer_activity(ctx.now);
+        self.timers
+            .on_peer_activity(&ctx.config.timer_config(), ctx.now);
         match self.state {
             TcpState::Closed => InputAction::None,
             TcpState::SynSent => self.process_syn_sent(ctx, seg),
@@ -912,7 +942,8 @@ impl TcpSlot {
             if seg.control != Control::Rst {
                 self.ack_now = true;
                 if self.state == TcpState::TimeWait && seg.control == Control::Fin {
-                    self.timers.enter_time_wait(ctx.now);
+                    self.timers
+                        .enter_time_wait(&ctx.config.timer_config(), ctx.now);
                 }
             }
             bump(&mut ctx.stats.tcp_out_of_window);
@@ -972,7 +1003,7 @@ impl TcpSlot {
         }
         // RFC 7323 §4.3: remember the TSval of a segment covering the last ACK sent.
         if let Some(ts) = seg.timestamp
-            && self.ts_enabled
+            && self.ts()
             && seq_ge(rcv_nxt, seq)
         {
             self.ts_recent = ts.tsval;
@@ -1003,7 +1034,8 @@ impl TcpSlot {
                 // A retransmitted FIN: acknowledge again (TIME-WAIT restarts its timer).
                 self.ack_now = true;
                 if self.state == TcpState::TimeWait {
-                    self.timers.enter_time_wait(ctx.now);
+                    self.timers
+                        .enter_time_wait(&ctx.config.timer_config(), ctx.now);
                 }
             }
         }
@@ -1027,12 +1059,12 @@ impl TcpSlot {
             return false;
         }
         let window = usize::from(seg.window_len) << self.snd_shift;
-        let sack_blocks = if self.sack_enabled {
+        let sack_blocks = if self.sack() {
             seg.sack_ranges.as_slice()
         } else {
             &[]
         };
-        let update = if self.sack_enabled {
+        let update = if self.sack() {
             self.board.update(ack.max(una), self.snd_max, sack_blocks)
         } else {
             Default::default()
@@ -1048,7 +1080,7 @@ impl TcpSlot {
             self.retries = 0;
             // RTT: timestamps when on (valid for retransmissions too), else the timed segment
             // (Karn's rule: `timed` is cleared when it is retransmitted).
-            if self.ts_enabled
+            if self.ts()
                 && let Some(ts) = seg.timestamp
                 && ts.tsecr != 0
             {
@@ -1095,7 +1127,7 @@ impl TcpSlot {
             let dup = outstanding
                 && seg.control == Control::None
                 && ((seg.payload.is_empty() && !window_changed)
-                    || (self.sack_enabled && update.newly_sacked > 0));
+                    || (self.sack() && update.newly_sacked > 0));
             self.update_window(seg, ack, window);
             if dup {
                 let flight = self.snd_max - una;
@@ -1111,8 +1143,7 @@ impl TcpSlot {
                     && self.cc.dup_acks() as usize >= oseg.saturating_sub(1).max(1);
                 let early = !self.cc.in_recovery()
                     && action == DupAckAction::None
-                    && ((self.sack_enabled && self.board.is_lost(una, self.snd_mss))
-                        || early_retransmit)
+                    && ((self.sack() && self.board.is_lost(una, self.snd_mss)) || early_retransmit)
                     && self.cc.enter_recovery(ack, self.snd_max, flight);
                 if action == DupAckAction::FastRetransmit || early {
                     bump(&mut ctx.stats.tcp_fast_retransmits);
@@ -1125,7 +1156,7 @@ impl TcpSlot {
                     // RFC 3042 limited transmit: one new segment per of the first two
                     // duplicates, beyond cwnd, to keep the ACK clock running.
                     self.limited_transmit = self.limited_transmit.saturating_add(1).min(2);
-                } else if self.sack_enabled
+                } else if self.sack()
                     && !self.cc.in_recovery()
                     && self.rexmit_after_rto != Some(una)
                     && self.snd_nxt > una
@@ -1223,7 +1254,12 @@ impl TcpSlot {
                 let full_sized = data.len() >= self.rcv_mss.min(self.snd_mss.max(1));
                 // A segment of two MSS or more counts as the second full-sized one.
                 let two_full = data.len() >= 2 * self.rcv_mss.min(self.snd_mss.max(1));
-                if had_holes || two_full || self.timers.on_data_received(ctx.now, full_sized) {
+                if had_holes
+                    || two_full
+                    || self
+                        .timers
+                        .on_data_received(&ctx.config.timer_config(), ctx.now, full_sized)
+                {
                     self.ack_now = true;
                 }
             }
@@ -1268,7 +1304,8 @@ impl TcpSlot {
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_, '_>) {
         self.state = TcpState::TimeWait;
         self.sendq.clear(ctx.pool);
-        self.timers.enter_time_wait(ctx.now);
+        self.timers
+            .enter_time_wait(&ctx.config.timer_config(), ctx.now);
     }
 
     // ------------------------------------------------------------------------ output
@@ -1308,12 +1345,12 @@ impl TcpSlot {
     ) -> (Repr<'static>, SeqNumber) {
         let (window_len, edge) = self.window_to_send(pool, false);
         let mut sack_ranges = SackRanges::new();
-        if self.sack_enabled && !self.asm.is_empty() {
+        if self.sack() && !self.asm.is_empty() {
             sack_ranges = self.reporter.blocks(
                 self.asm.ranges(),
                 self.latest_ooo,
                 None,
-                max_sack_blocks(self.ts_enabled),
+                max_sack_blocks(self.ts()),
             );
         }
         let repr = Repr {
@@ -1323,7 +1360,7 @@ impl TcpSlot {
             ack_number: Some(self.rcv_nxt()),
             window_len,
             sack_ranges,
-            timestamp: self.ts_enabled.then(|| Timestamp {
+            timestamp: self.ts().then(|| Timestamp {
                 tsval: now.total_millis() as u32,
                 tsecr: self.ts_recent,
             }),
@@ -1448,7 +1485,7 @@ impl TcpSlot {
         let mut probe = false;
         let mut keepalive = false;
         for _ in 0..8 {
-            let Some(event) = self.timers.poll(now) else {
+            let Some(event) = self.timers.poll(&config.timer_config(), now) else {
                 break;
             };
             let is_persist = event == TimerEvent::Persist;
@@ -1480,14 +1517,17 @@ impl TcpSlot {
                 max_seg_size: Some(self.rcv_mss.min(0xffff) as u16),
                 ..Repr::default()
             };
-            if config.window_scaling && (!syn_ack || self.rcv_shift > 0 || self.snd_shift > 0) {
+            if WINDOW_SCALING
+                && config.window_scaling
+                && (!syn_ack || self.rcv_shift > 0 || self.snd_shift > 0)
+            {
                 repr.window_scale = Some(self.rcv_shift);
             }
             if syn_ack && repr.window_scale.is_none() {
                 self.rcv_shift = 0;
             }
-            repr.sack_permitted = self.sack_enabled;
-            if self.ts_enabled {
+            repr.sack_permitted = self.sack();
+            if self.ts() {
                 repr.timestamp = Some(Timestamp {
                     tsval: now.total_millis() as u32,
                     tsecr: if syn_ack { self.ts_recent } else { 0 },
@@ -1526,7 +1566,7 @@ impl TcpSlot {
             self.fast_rexmit = false;
         }
         // SACK loss recovery (RFC 6675 §5 step C).
-        if self.sack_enabled && self.cc.in_recovery() {
+        if self.sack() && self.cc.in_recovery() {
             let smss = self.snd_mss;
             let mut pipe = self
                 .board
@@ -1597,7 +1637,7 @@ impl TcpSlot {
                 sent += 1;
             }
             let rto = self.rtt.rto();
-            self.timers.start_persist(now, rto);
+            self.timers.start_persist(&config.timer_config(), now, rto);
         }
         if keepalive && sent == 0 {
             let (repr, edge) = self.base_repr(pool, now, self.snd_una - 1);
@@ -1628,12 +1668,8 @@ impl TcpSlot {
     /// data is held out of order (RFC 6691: options come out of the payload), so a segment
     /// is never split into a full one and a sliver.
     fn data_mss(&self) -> usize {
-        if self.sack_enabled && !self.asm.is_empty() {
-            let blocks = self
-                .asm
-                .ranges()
-                .count()
-                .min(max_sack_blocks(self.ts_enabled));
+        if self.sack() && !self.asm.is_empty() {
+            let blocks = self.asm.ranges().count().min(max_sack_blocks(self.ts()));
             self.snd_mss.saturating_sub(4 + 8 * blocks).max(32)
         } else {
             self.snd_mss
@@ -1662,7 +1698,7 @@ impl TcpSlot {
         let fin_pending = self.fin_queued && seq_ge(data_end, self.snd_nxt);
         // Go-back retransmission skips what the peer SACKed (RFC 6675 §5.1).
         let mut limit = usize::MAX;
-        if self.sack_enabled && self.snd_nxt < self.snd_max && !self.board.is_empty() {
+        if self.sack() && self.snd_nxt < self.snd_max && !self.board.is_empty() {
             match self
                 .board
                 .next_unsacked(self.snd_nxt, self.snd_max, self.data_mss())
@@ -1731,7 +1767,7 @@ impl TcpSlot {
         let (mut repr, edge) = self.base_repr(pool, now, seq);
         // Options beyond the timestamps (SACK blocks) come out of the payload, so the
         // segment never exceeds the peer's MSS (RFC 6691).
-        let ts_opts = if self.ts_enabled { 12 } else { 0 };
+        let ts_opts = if self.ts() { 12 } else { 0 };
         let cap = (self.snd_mss + ts_opts).saturating_sub(repr.header_len() - 20);
         let len = len.min(data_end - seq).min(cap);
         let fin = self.fin_queued && seq + len == data_end && seq_ge(data_end, seq);
@@ -1756,7 +1792,7 @@ impl TcpSlot {
         } else {
             self.cc.on_data_sent(now);
             self.limited_transmit = self.limited_transmit.saturating_sub(1);
-            if self.timed.is_none() && !self.ts_enabled {
+            if self.timed.is_none() && !self.ts() {
                 self.timed = Some((seq, now));
             }
         }

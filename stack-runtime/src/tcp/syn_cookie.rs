@@ -83,7 +83,10 @@ impl SynCookies {
 
     /// The period counter `t` at `now`.
     pub fn period(now: Instant) -> u32 {
-        (now.total_micros() / COOKIE_PERIOD_MICROS) as u32
+        // 64 s = 2^12 · 15,625 µs: a shift and a division by a 16-bit divisor, without the
+        // 64-bit division routine a plain `u64 / u64` calls on a 32-bit target.
+        const _: () = assert!(COOKIE_PERIOD_MICROS == 15_625 << 12);
+        crate::time::div_u64_by_u16(now.total_micros() >> 12, 15_625) as u32
     }
 
     /// Index into [`MSS_TABLE`] for an MSS announced by a client: the largest entry not above
@@ -217,6 +220,26 @@ mod tests {
     }
 
     const KEY: SipKey = [0x5a; 16];
+
+    #[test]
+    fn period_is_the_64_second_counter() {
+        for micros in [
+            0,
+            1,
+            63_999_999,
+            64_000_000,
+            64_000_001,
+            u64::from(u32::MAX),
+            1 << 40,
+            u64::MAX,
+        ] {
+            assert_eq!(
+                SynCookies::period(Instant::from_micros(micros)),
+                (micros / COOKIE_PERIOD_MICROS) as u32,
+                "{micros}"
+            );
+        }
+    }
 
     #[test]
     fn valid_cookie_validates_and_recovers_mss() {

@@ -80,67 +80,94 @@ pub enum TimerEvent {
     TimeWaitDone,
 }
 
-/// Every timer of one connection.
+/// Every timer of one connection. The [`TimerConfig`] is the stack's, passed to the calls
+/// that need it rather than copied into every connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timers {
-    config: TimerConfig,
-    retransmit: Option<Instant>,
-    persist: Option<Instant>,
+    /// The deadline of each timer (`RETRANSMIT` …), valid where `armed` has its bit (and
+    /// zero where not, so equal timers compare equal): a bit mask instead of five
+    /// `Option<Instant>`s saves 40 bytes per connection.
+    at: [Instant; 5],
+    armed: u8,
     persist_base: Duration,
     persist_backoffs: u32,
-    keepalive: Option<Instant>,
     keepalive_probes: u8,
-    delayed_ack: Option<Instant>,
     unacked_full_segments: u8,
-    time_wait: Option<Instant>,
+}
+
+const RETRANSMIT: usize = 0;
+const PERSIST: usize = 1;
+const KEEPALIVE: usize = 2;
+const DELAYED_ACK: usize = 3;
+const TIME_WAIT: usize = 4;
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers::new()
+    }
 }
 
 impl Timers {
     /// All timers stopped.
-    pub const fn new(config: TimerConfig) -> Timers {
+    pub const fn new() -> Timers {
         Timers {
-            config,
-            retransmit: None,
-            persist: None,
+            at: [Instant::ZERO; 5],
+            armed: 0,
             persist_base: Duration::ZERO,
             persist_backoffs: 0,
-            keepalive: None,
             keepalive_probes: 0,
-            delayed_ack: None,
             unacked_full_segments: 0,
-            time_wait: None,
+        }
+    }
+
+    /// Timer `i`'s deadline, `None` when stopped.
+    fn get(&self, i: usize) -> Option<Instant> {
+        if self.armed & (1 << i) != 0 {
+            self.at.get(i).copied()
+        } else {
+            None
+        }
+    }
+
+    /// Arm timer `i` at `at`, or stop it (`None`).
+    fn set(&mut self, i: usize, at: Option<Instant>) {
+        if let Some(slot) = self.at.get_mut(i) {
+            *slot = at.unwrap_or(Instant::ZERO);
+            if at.is_some() {
+                self.armed |= 1 << i;
+            } else {
+                self.armed &= !(1 << i);
+            }
         }
     }
 
     /// The earliest armed deadline, `None` when every timer is stopped.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        min(
-            min(
-                min(self.retransmit, self.persist),
-                min(self.keepalive, self.delayed_ack),
-            ),
-            self.time_wait,
-        )
+        let mut next: Option<Instant> = None;
+        for i in 0..self.at.len() {
+            if let Some(t) = self.get(i)
+                && next.is_none_or(|n| t < n)
+            {
+                next = Some(t);
+            }
+        }
+        next
     }
 
     /// The earliest expired timer at `now`, disarmed (or re-armed, for the periodic ones), or
     /// `None` when nothing is due.
-    pub fn poll(&mut self, now: Instant) -> Option<TimerEvent> {
+    pub fn poll(&mut self, config: &TimerConfig, now: Instant) -> Option<TimerEvent> {
         // Nothing due (the common case, every poll): one comparison.
         if self.next_deadline().is_none_or(|t| t > now) {
             return None;
         }
         let due = |t: Option<Instant>| t.filter(|&t| t <= now);
         let candidates = [
-            (due(self.time_wait), 0u8),
-            (due(self.retransmit), 1),
-            (due(self.delayed_ack), 2),
-            (due(self.persist), 3),
-            (due(self.keepalive), 4),
+            (due(self.get(TIME_WAIT)), 0u8),
+            (due(self.get(RETRANSMIT)), 1),
+            (due(self.get(DELAYED_ACK)), 2),
+            (due(self.get(PERSIST)), 3),
+            (due(self.get(KEEPALIVE)), 4),
         ];
         let (_, which) = candidates
             .into_iter()
@@ -148,24 +175,24 @@ impl Timers {
             .min()?;
         Some(match which {
             0 => {
-                *self = Timers::new(self.config);
+                *self = Timers::new();
                 TimerEvent::TimeWaitDone
             }
             1 => {
-                self.retransmit = None;
+                self.set(RETRANSMIT, None);
                 TimerEvent::Retransmit
             }
             2 => {
-                self.delayed_ack = None;
+                self.set(DELAYED_ACK, None);
                 self.unacked_full_segments = 0;
                 TimerEvent::DelayedAck
             }
             3 => {
                 self.persist_backoffs = self.persist_backoffs.saturating_add(1);
-                self.persist = Some(now + self.persist_interval());
+                self.set(PERSIST, Some(now + self.persist_interval(config)));
                 TimerEvent::Persist
             }
-            _ => self.keepalive_fired(now),
+            _ => self.keepalive_fired(config, now),
         })
     }
 
@@ -173,79 +200,79 @@ impl Timers {
 
     /// Arm (or restart) the retransmission timer to fire `rto` after `now`.
     pub fn arm_retransmit(&mut self, now: Instant, rto: Duration) {
-        self.retransmit = Some(now + rto);
+        self.set(RETRANSMIT, Some(now + rto));
     }
 
     /// Arm the retransmission timer only if it is not running (RFC 6298 §5.1).
     pub fn arm_retransmit_if_stopped(&mut self, now: Instant, rto: Duration) {
-        if self.retransmit.is_none() {
+        if self.get(RETRANSMIT).is_none() {
             self.arm_retransmit(now, rto);
         }
     }
 
     /// Stop the retransmission timer (everything acknowledged, RFC 6298 §5.2).
     pub fn stop_retransmit(&mut self) {
-        self.retransmit = None;
+        self.set(RETRANSMIT, None);
     }
 
     /// The retransmission deadline, if armed.
     pub fn retransmit_deadline(&self) -> Option<Instant> {
-        self.retransmit
+        self.get(RETRANSMIT)
     }
 
     // ---------------------------------------------------------------- persist
 
-    fn persist_interval(&self) -> Duration {
+    fn persist_interval(&self, config: &TimerConfig) -> Duration {
         let factor = 1u64.checked_shl(self.persist_backoffs).unwrap_or(u64::MAX);
         let micros = self.persist_base.total_micros().saturating_mul(factor);
-        Duration::from_micros(micros).min(self.config.persist_max)
+        Duration::from_micros(micros).min(config.persist_max)
     }
 
     /// The peer's window is zero and data waits: start probing one `rto` from now (no effect
     /// when already probing).
-    pub fn start_persist(&mut self, now: Instant, rto: Duration) {
-        if self.persist.is_none() {
+    pub fn start_persist(&mut self, config: &TimerConfig, now: Instant, rto: Duration) {
+        if self.get(PERSIST).is_none() {
             self.persist_base = rto;
             self.persist_backoffs = 0;
-            self.persist = Some(now + self.persist_interval());
+            self.set(PERSIST, Some(now + self.persist_interval(config)));
         }
     }
 
     /// The window opened: stop probing.
     pub fn stop_persist(&mut self) {
-        self.persist = None;
+        self.set(PERSIST, None);
         self.persist_backoffs = 0;
     }
 
     /// True while the persist timer runs.
     pub fn persisting(&self) -> bool {
-        self.persist.is_some()
+        self.get(PERSIST).is_some()
     }
 
     // ---------------------------------------------------------------- keepalive
 
     /// A segment arrived from the peer at `now`: the connection is alive, restart the idle
     /// period and forget unanswered probes.
-    pub fn on_peer_activity(&mut self, now: Instant) {
+    pub fn on_peer_activity(&mut self, config: &TimerConfig, now: Instant) {
         self.keepalive_probes = 0;
-        if let Some(ka) = self.config.keepalive
-            && self.time_wait.is_none()
+        if let Some(ka) = config.keepalive
+            && self.get(TIME_WAIT).is_none()
         {
-            self.keepalive = Some(now + ka.idle);
+            self.set(KEEPALIVE, Some(now + ka.idle));
         }
     }
 
-    fn keepalive_fired(&mut self, now: Instant) -> TimerEvent {
-        let Some(ka) = self.config.keepalive else {
-            self.keepalive = None;
+    fn keepalive_fired(&mut self, config: &TimerConfig, now: Instant) -> TimerEvent {
+        let Some(ka) = config.keepalive else {
+            self.set(KEEPALIVE, None);
             return TimerEvent::Keepalive;
         };
         if self.keepalive_probes >= ka.count {
-            self.keepalive = None;
+            self.set(KEEPALIVE, None);
             return TimerEvent::KeepaliveDead;
         }
         self.keepalive_probes += 1;
-        self.keepalive = Some(now + ka.interval);
+        self.set(KEEPALIVE, Some(now + ka.interval));
         TimerEvent::Keepalive
     }
 
@@ -261,23 +288,28 @@ impl Timers {
     /// yet acknowledged, or delayed ACKs are off); otherwise the delayed-ACK timer is armed
     /// (if not already). Out-of-order data and segments that fill a hole are acknowledged at
     /// once by the state machine (RFC 5681 §4.2) without asking.
-    pub fn on_data_received(&mut self, now: Instant, full_sized: bool) -> bool {
+    pub fn on_data_received(
+        &mut self,
+        config: &TimerConfig,
+        now: Instant,
+        full_sized: bool,
+    ) -> bool {
         if full_sized {
             self.unacked_full_segments = self.unacked_full_segments.saturating_add(1);
         }
-        let delay = self.config.delayed_ack.min(MAX_DELAYED_ACK);
+        let delay = config.delayed_ack.min(MAX_DELAYED_ACK);
         if self.unacked_full_segments >= 2 || delay == Duration::ZERO {
             return true;
         }
-        if self.delayed_ack.is_none() {
-            self.delayed_ack = Some(now + delay);
+        if self.get(DELAYED_ACK).is_none() {
+            self.set(DELAYED_ACK, Some(now + delay));
         }
         false
     }
 
     /// An ACK was sent (piggybacked or not): nothing is owed any more.
     pub fn on_ack_sent(&mut self) {
-        self.delayed_ack = None;
+        self.set(DELAYED_ACK, None);
         self.unacked_full_segments = 0;
     }
 
@@ -285,25 +317,68 @@ impl Timers {
 
     /// Enter TIME-WAIT at `now` (or restart it, when the peer's FIN is retransmitted): every
     /// other timer stops and the slot is free 2·MSL later.
-    pub fn enter_time_wait(&mut self, now: Instant) {
-        *self = Timers::new(self.config);
-        self.time_wait = Some(now + self.config.msl + self.config.msl);
+    pub fn enter_time_wait(&mut self, config: &TimerConfig, now: Instant) {
+        *self = Timers::new();
+        self.set(TIME_WAIT, Some(now + config.msl + config.msl));
     }
 
     /// The end of TIME-WAIT, if in it (for choosing the oldest TIME-WAIT slot to reuse).
     pub fn time_wait_deadline(&self) -> Option<Instant> {
-        self.time_wait
+        self.get(TIME_WAIT)
     }
 
     /// Stop every timer (connection closed or aborted).
     pub fn stop_all(&mut self) {
-        *self = Timers::new(self.config);
+        *self = Timers::new();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Timers with their configuration at hand, so each test reads as before.
+    struct Timers {
+        t: super::Timers,
+        c: TimerConfig,
+    }
+
+    impl Timers {
+        fn new(c: TimerConfig) -> Self {
+            Timers {
+                t: super::Timers::new(),
+                c,
+            }
+        }
+        fn poll(&mut self, now: Instant) -> Option<TimerEvent> {
+            self.t.poll(&self.c, now)
+        }
+        fn start_persist(&mut self, now: Instant, rto: Duration) {
+            self.t.start_persist(&self.c, now, rto)
+        }
+        fn on_peer_activity(&mut self, now: Instant) {
+            self.t.on_peer_activity(&self.c, now)
+        }
+        fn on_data_received(&mut self, now: Instant, full_sized: bool) -> bool {
+            self.t.on_data_received(&self.c, now, full_sized)
+        }
+        fn enter_time_wait(&mut self, now: Instant) {
+            self.t.enter_time_wait(&self.c, now)
+        }
+    }
+
+    impl core::ops::Deref for Timers {
+        type Target = super::Timers;
+        fn deref(&self) -> &super::Timers {
+            &self.t
+        }
+    }
+
+    impl core::ops::DerefMut for Timers {
+        fn deref_mut(&mut self) -> &mut super::Timers {
+            &mut self.t
+        }
+    }
 
     fn ms(v: u64) -> Duration {
         Duration::from_millis(v)

@@ -173,6 +173,7 @@ pub(crate) fn sum_native(data: &[u8]) -> u64 {
 
 /// A folded network-order sum (from [`data`] or [`copy_and_checksum`]) as a native-order
 /// term for [`sum_native`] totals.
+#[cfg(any(feature = "tcp", test))]
 #[inline]
 pub(crate) fn native_term(sum: u16) -> u64 {
     // `to_network` is a byte swap on little-endian machines, so it is its own inverse.

@@ -1266,40 +1266,52 @@ impl<'a> Repr<'a> {
         packet.set_checksum(0);
         packet.set_urgent_at(self.urgent_at.unwrap_or(0));
 
-        let opts = &mut packet.buffer.as_mut()[HEADER_LEN..header_len];
-        let mut at = 0;
-        let mut put = |o: TcpOption<'_>| at += o.emit(&mut opts[at..]);
+        // The options in their canonical layout, built in a fixed array (every write has a
+        // constant size: no bounds check that could panic) and copied once.
+        let mut o = [0u8; MAX_OPTIONS_LEN];
+        let mut at = 0usize;
+        let mut put = |bytes: &[u8]| {
+            if let Some(dst) = o.get_mut(at..at + bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+            at += bytes.len();
+        };
+        const NOP: u8 = kind::NO_OPERATION;
         if let Some(mss) = self.max_seg_size {
-            put(TcpOption::MaxSegmentSize(mss));
+            let [hi, lo] = mss.to_be_bytes();
+            put(&[kind::MAX_SEG_SIZE, 4, hi, lo]);
         }
         match (self.sack_permitted, self.timestamp) {
-            (true, Some(ts)) => {
-                put(TcpOption::SackPermitted);
-                put(TcpOption::Timestamps(ts));
+            (sack, Some(ts)) => {
+                put(&if sack {
+                    [kind::SACK_PERMITTED, 2]
+                } else {
+                    [NOP, NOP]
+                });
+                let [a, b, c, d] = ts.tsval.to_be_bytes();
+                let [e, f, g, h] = ts.tsecr.to_be_bytes();
+                put(&[kind::TIMESTAMPS, 10, a, b, c, d, e, f, g, h]);
             }
-            (false, Some(ts)) => {
-                put(TcpOption::NoOperation);
-                put(TcpOption::NoOperation);
-                put(TcpOption::Timestamps(ts));
-            }
-            (true, None) => {
-                put(TcpOption::NoOperation);
-                put(TcpOption::NoOperation);
-                put(TcpOption::SackPermitted);
-            }
+            (true, None) => put(&[NOP, NOP, kind::SACK_PERMITTED, 2]),
             (false, None) => {}
         }
         if let Some(shift) = self.window_scale {
-            put(TcpOption::NoOperation);
-            put(TcpOption::WindowScale(shift));
+            put(&[NOP, kind::WINDOW_SCALE, 3, shift.min(MAX_WINDOW_SHIFT)]);
         }
         let blocks = self.emitted_sack_blocks();
         if blocks > 0 {
-            let mut ranges = self.sack_ranges;
-            ranges.truncate(blocks);
-            put(TcpOption::NoOperation);
-            put(TcpOption::NoOperation);
-            put(TcpOption::SackRange(ranges));
+            put(&[NOP, NOP, kind::SACK, (2 + 8 * blocks) as u8]);
+            for &(l, r) in self.sack_ranges.as_slice().iter().take(blocks) {
+                let [a, b, c, d] = l.0.to_be_bytes();
+                let [e, f, g, h] = r.0.to_be_bytes();
+                put(&[a, b, c, d, e, f, g, h]);
+            }
+        }
+        let header = packet.buffer.as_mut();
+        if let Some(dst) = header.get_mut(HEADER_LEN..header_len)
+            && let Some(src) = o.get(..dst.len())
+        {
+            dst.copy_from_slice(src);
         }
     }
 

@@ -93,8 +93,9 @@ fn package_name(stack_name: &str) -> String {
 }
 
 /// The stack-runtime cargo features of the protocols the generated code uses: `udp`, `icmp`
-/// (ICMPv4), `tcp`, `dhcpv4` (when the client runs on the interface) and `dns`. Every other
-/// protocol stays out of the firmware.
+/// (ICMPv4), `tcp` with the TCP options the profile turns on (`tcp-sack`, `tcp-timestamps`,
+/// `tcp-window-scaling`), `dhcpv4` (when the client runs on the interface) and `dns`. Every
+/// other protocol and option stays out of the firmware.
 pub fn runtime_features(plan: &Plan) -> Vec<&'static str> {
     let mut features = Vec::new();
     if plan.protocols.udp {
@@ -103,8 +104,17 @@ pub fn runtime_features(plan: &Plan) -> Vec<&'static str> {
     if plan.protocols.icmpv4 {
         features.push("icmp");
     }
-    if plan.tcp.is_some() {
+    if let Some(tcp) = &plan.tcp {
         features.push("tcp");
+        if tcp.sack {
+            features.push("tcp-sack");
+        }
+        if tcp.timestamps {
+            features.push("tcp-timestamps");
+        }
+        if tcp.window_scaling {
+            features.push("tcp-window-scaling");
+        }
     }
     if super::protocols::runs_dhcp(plan) {
         features.push("dhcpv4");
@@ -206,6 +216,50 @@ mod tests {
         assert_eq!(
             relative_path(Path::new("/r/x"), Path::new("/r/x")),
             PathBuf::from(".")
+        );
+    }
+
+    fn plan(text: &str) -> Plan {
+        super::super::plan_for_codegen(&crate::source::Source::new("t.toml", text))
+            .expect("valid profile")
+    }
+
+    const TCP: &str = r#"
+[stack]
+name = "t"
+board = "host-tap"
+[[interface]]
+name = "tap0"
+ipv4 = "static 192.0.2.2/24"
+[protocols]
+arp = true
+ipv4 = true
+icmpv4 = true
+udp = true
+tcp = true
+"#;
+
+    #[test]
+    fn tcp_options_are_features_of_their_own() {
+        let all = format!("{TCP}[tcp]\nsack = true\ntimestamps = true\nwindow_scaling = true\n");
+        assert_eq!(
+            runtime_features(&plan(&all)),
+            [
+                "udp",
+                "icmp",
+                "tcp",
+                "tcp-sack",
+                "tcp-timestamps",
+                "tcp-window-scaling"
+            ]
+        );
+        let none =
+            format!("{TCP}[tcp]\nsack = false\ntimestamps = false\nwindow_scaling = false\n");
+        assert_eq!(runtime_features(&plan(&none)), ["udp", "icmp", "tcp"]);
+        let sack = format!("{TCP}[tcp]\nsack = true\ntimestamps = false\nwindow_scaling = false\n");
+        assert_eq!(
+            runtime_features(&plan(&sack)),
+            ["udp", "icmp", "tcp", "tcp-sack"]
         );
     }
 

@@ -593,10 +593,9 @@ pub fn items(plan: &Plan) -> TokenStream {
         }
     };
     runtime_names.sort();
-    // TCP, DHCPv4, DNS and reassembly keep slots whose empty value is not all zero in a
+    // DHCPv4, DNS and reassembly keep slots whose empty value is not all zero in a
     // `StaticCell` filled by `init`, so they need no flash image.
     let needs_static_cell = needs_static_cell
-        || plan.tcp.is_some()
         || plan.dns.is_some()
         || plan.reassembly.is_some()
         || protocols::runs_dhcp(plan);
@@ -828,6 +827,27 @@ ipv4 = true
 icmpv4 = true
 tcp = true
 "#;
+
+    #[test]
+    fn tcp_options_the_profile_turns_on_must_be_compiled_in() {
+        let off = items(&plan(UDP_OFF)).to_string();
+        assert!(!off.contains("COMPILED_IN"), "{off}");
+        let on = items(&plan(&UDP_OFF.replace(
+            "tcp = true\n",
+            "tcp = true\n[tcp]\nsack = true\nwindow_scaling = true\n",
+        )))
+        .to_string();
+        assert!(
+            on.contains("stack_runtime :: tcp :: SACK_COMPILED_IN"),
+            "{on}"
+        );
+        assert!(on.contains("WINDOW_SCALING_COMPILED_IN"), "{on}");
+        assert!(!on.contains("TIMESTAMPS_COMPILED_IN"), "{on}");
+        assert!(
+            on.contains("enable stack-runtime's feature `tcp-sack`"),
+            "{on}"
+        );
+    }
 
     #[test]
     fn udp_off_has_no_udp_api_and_no_udp_pools() {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::{doc_lines, usize_lit};
 use crate::plan::{Plan, TcpPlan};
@@ -184,9 +184,10 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         pub const TCP_RECV_BUFFERS: u16 = #recv_lit;
     };
     parts.statics = quote! {
-        /// The TCP connection slots. Filled by [`init`] rather than by the initialiser, so
-        /// they take RAM only (`.bss`), not a flash image of empty slots too.
-        static TCP_SLOTS: StaticCell<[TcpSlot; TCP_SOCKETS]> = StaticCell::new();
+        /// The TCP connection slots. A free slot is all zero bytes, so they take RAM only
+        /// (`.bss`), neither a flash image of empty slots nor a start-up copy on the stack.
+        static TCP_SLOTS: ConstStaticCell<[TcpSlot; TCP_SOCKETS]> =
+            ConstStaticCell::new([TcpSlot::EMPTY; TCP_SOCKETS]);
         /// The TCP listener slots.
         static TCP_LISTENER_SLOTS: ConstStaticCell<[TcpListenerSlot; TCP_LISTENERS]> =
             ConstStaticCell::new([TcpListenerSlot::EMPTY; TCP_LISTENERS]);
@@ -199,7 +200,7 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
             ConstStaticCell::new([[0; TCP_SEGMENT_SIZE]; TCP_SEGMENTS]);
     };
     parts.takes = quote! {
-        let tcp_sockets = TCP_SLOTS.try_init_with(|| [TcpSlot::EMPTY; TCP_SOCKETS])?;
+        let tcp_sockets = TCP_SLOTS.try_take()?;
         let tcp_listeners = TCP_LISTENER_SLOTS.try_take()?;
         let tcp_quotas = TCP_QUOTAS.try_take()?;
         let tcp_segments = TCP_SEGMENT_POOL.try_take()?;
@@ -257,6 +258,32 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         TcpBuffers::Shared => quote! { 0 },
         TcpBuffers::Reserved => quote! { TCP_SEND_BUFFERS + TCP_RECV_BUFFERS },
     };
+    // An option the profile turns on must be compiled in: stack-runtime ignores the
+    // `TcpConfig` field when its feature is off, which would silently drop the option.
+    for (on, flag, feature, key) in [
+        (sack, "SACK_COMPILED_IN", "tcp-sack", "tcp.sack"),
+        (
+            timestamps,
+            "TIMESTAMPS_COMPILED_IN",
+            "tcp-timestamps",
+            "tcp.timestamps",
+        ),
+        (
+            window_scaling,
+            "WINDOW_SCALING_COMPILED_IN",
+            "tcp-window-scaling",
+            "tcp.window_scaling",
+        ),
+    ] {
+        if on {
+            let flag = format_ident!("{flag}");
+            let message =
+                format!("the profile turns `{key}` on: enable stack-runtime's feature `{feature}`");
+            parts.consts.extend(quote! {
+                const _: () = assert!(stack_runtime::tcp::#flag, #message);
+            });
+        }
+    }
     parts.stack_config_values = quote! {
         tcp: TcpConfig {
             window_scaling: #window_scaling,

@@ -25,6 +25,7 @@ struct Seg {
     mss: Option<u16>,
     window_scale: Option<u8>,
     sack_permitted: bool,
+    #[cfg_attr(not(feature = "tcp-sack"), allow(dead_code))]
     sack: Vec<(SeqNumber, SeqNumber)>,
     timestamp: Option<Timestamp>,
     data: Vec<u8>,
@@ -209,6 +210,11 @@ fn pattern(n: usize) -> Vec<u8> {
 // ------------------------------------------------------------------------- handshakes
 
 #[test]
+#[cfg(all(
+    feature = "tcp-sack",
+    feature = "tcp-timestamps",
+    feature = "tcp-window-scaling"
+))]
 fn active_open_sends_a_syn_with_the_configured_options() {
     let mut h = Harness::new(TcpConfig::default());
     let syn = h.connect();
@@ -235,6 +241,7 @@ fn options_can_be_switched_off() {
 }
 
 #[test]
+#[cfg(feature = "tcp-window-scaling")]
 fn window_scale_is_chosen_for_a_large_window() {
     let mut h = Harness::new(TcpConfig {
         recv_buffers: 32,
@@ -299,6 +306,11 @@ fn syn_sent_rst_with_acceptable_ack_refuses() {
 }
 
 #[test]
+#[cfg(all(
+    feature = "tcp-sack",
+    feature = "tcp-timestamps",
+    feature = "tcp-window-scaling"
+))]
 fn passive_open_mirrors_the_offered_options() {
     let mut h = Harness::new(TcpConfig::default());
     h.open(ISS);
@@ -479,6 +491,7 @@ fn one_full_segment_is_acknowledged_after_the_delay_two_at_once() {
 }
 
 #[test]
+#[cfg(feature = "tcp-sack")]
 fn out_of_order_data_is_acknowledged_at_once_with_sack_and_the_hole_fill_too() {
     let mut h = Harness::new(TcpConfig {
         sack: true,
@@ -781,6 +794,7 @@ fn three_duplicate_acks_trigger_fast_retransmit() {
 }
 
 #[test]
+#[cfg(feature = "tcp-sack")]
 fn sack_recovery_retransmits_only_the_missing_segment() {
     let mut h = Harness::new(TcpConfig {
         sack: true,
@@ -1174,4 +1188,53 @@ fn limited_transmit_sends_new_data_on_the_first_two_duplicates() {
     h.ack(0, ISS + 1, 65535);
     let r = h.out();
     assert_eq!(r[0].seq, ISS + 1);
+}
+
+/// A free slot must be all zero bytes, so that the generated `[TcpSlot::EMPTY; N]` static is
+/// zero-initialised memory (`.bss`) rather than a flash image copied at start-up (or, built at
+/// run time, a frame of the slot table's size on the call stack). Without `unsafe` the bytes
+/// cannot be read, so this checks the two things that make them zero: every field of `EMPTY`
+/// is a zero value (its `Debug` rendering shows no non-zero digit, no `true`, no `Some`: a
+/// new default stored in `EMPTY` fails here), and every enum whose `Option` niche sits in the
+/// slot (`Option<TcpError>`, `Option<SegmentBuf>` through `QueueKind`) has its discriminants
+/// start at 1, so that rustc stores `None` as zero. The linked firmware's `TCP_SLOTS` being in
+/// `.bss` (stackgen build's pool table) checks the bytes themselves.
+#[test]
+fn empty_slot_is_all_zero_values() {
+    use crate::tcp::segment_pool::QueueKind;
+    let rendered = std::format!("{:?}", TcpSlot::EMPTY);
+    let nonzero = rendered
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .find(|t| {
+            t.starts_with(|c: char| c.is_ascii_digit()) && !t.trim_start_matches('0').is_empty()
+        });
+    assert_eq!(
+        nonzero, None,
+        "non-zero number in TcpSlot::EMPTY: {rendered}"
+    );
+    assert!(!rendered.contains("true"), "{rendered}");
+    assert!(!rendered.contains("Some"), "{rendered}");
+    assert_eq!(TcpState::Closed as u8, 0);
+    assert_eq!(TcpError::InvalidHandle as u8, 1);
+    assert_eq!(QueueKind::Send as u8, 1);
+    assert_eq!(QueueKind::Recv as u8, 2);
+    // The listener and quota tables are zero too.
+    assert_eq!(
+        std::format!("{:?}", crate::TcpListenerSlot::EMPTY),
+        "TcpListenerSlot { port: 0 }"
+    );
+    assert_eq!(SocketQuota::new(0, 0, 0), SocketQuota::default());
+}
+
+#[test]
+fn print_layout_sizes() {
+    std::println!(
+        "TcpSlot {} align {}; SegmentBuf {}; Option<SegmentBuf> {}; listener {}; quota {}",
+        core::mem::size_of::<TcpSlot>(),
+        core::mem::align_of::<TcpSlot>(),
+        core::mem::size_of::<crate::tcp::segment_pool::SegmentBuf>(),
+        core::mem::size_of::<Option<crate::tcp::segment_pool::SegmentBuf>>(),
+        core::mem::size_of::<crate::TcpListenerSlot>(),
+        core::mem::size_of::<SocketQuota>(),
+    );
 }
