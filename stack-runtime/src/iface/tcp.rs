@@ -116,30 +116,38 @@ mod enabled {
         ident: u16,
     }
 
-    /// Ethernet, IPv4 and fixed TCP headers: 54 bytes.
-    const BASE_LEN: usize = ETH_LEN + IPV4_HEADER_LEN + 20;
+    use crate::wire::tcp::MAX_HEADER_LEN as TCP_MAX_HEADER_LEN;
 
     /// Write one TCP segment as a complete Ethernet frame: `frame` is exactly
-    /// `54 + options + payload` bytes. The three fixed headers are built in a 54-byte array
-    /// (constant offsets: no bounds check per field) and copied once; options, if any, are
-    /// written by [`TcpRepr::emit_header`]; the payload is copied and summed in one pass, and
-    /// the TCP checksum is folded once from the pseudo header, the header and that sum.
+    /// `54 + options + payload` bytes. The Ethernet and IPv4 headers are written through a
+    /// 34-byte array view (constant offsets: no bounds check per field), the TCP header with
+    /// its options is built in a 60-byte array by `TcpRepr::write_header` and copied once; the
+    /// payload is copied and summed in one pass, and the TCP checksum is folded once from the
+    /// pseudo header, the header and that sum.
     fn emit_segment_frame(
         frame: &mut [u8],
         a: &FrameAddrs,
         repr: &TcpRepr<'_>,
         payload: &crate::tcp::socket::Payload<'_, '_>,
     ) {
-        let header_len = repr.header_len();
-        let tcp_len = frame.len().saturating_sub(ETH_LEN + IPV4_HEADER_LEN);
-        if frame.len() < BASE_LEN || tcp_len < header_len || tcp_len > 0xffff - IPV4_HEADER_LEN {
+        const TCP_AT: usize = ETH_LEN + IPV4_HEADER_LEN;
+        let tcp_len = frame.len().saturating_sub(TCP_AT);
+        if tcp_len > 0xffff - IPV4_HEADER_LEN {
             return;
         }
-        let mut h = [0u8; BASE_LEN];
+        let mut t = [0u8; TCP_MAX_HEADER_LEN];
+        let header_len = repr.write_header(&mut t);
+        let Some((head, data)) = frame.split_at_mut_checked(TCP_AT + header_len) else {
+            return;
+        };
+        let Some((h, tcp)) = head.split_first_chunk_mut::<TCP_AT>() else {
+            return;
+        };
         h[0..6].copy_from_slice(&a.dst_mac.0);
         h[6..12].copy_from_slice(&a.src_mac.0);
         h[12..14].copy_from_slice(&[0x08, 0x00]);
         // IPv4: version 4, IHL 5, DSCP/ECN 0, no fragmentation fields (DF clear).
+        h[14..34].copy_from_slice(&[0; 20]);
         h[14] = 0x45;
         h[16..18].copy_from_slice(&((IPV4_HEADER_LEN + tcp_len) as u16).to_be_bytes());
         h[18..20].copy_from_slice(&a.ident.to_be_bytes());
@@ -147,37 +155,34 @@ mod enabled {
         h[23] = u8::from(IpProtocol::Tcp);
         h[26..30].copy_from_slice(&a.src.octets());
         h[30..34].copy_from_slice(&a.dst.octets());
-        let ip_sum = checksum::finish(checksum::sum_native(&h[14..34]));
+        let ip_sum = checksum::data(&h[14..34]);
         h[24..26].copy_from_slice(&(!ip_sum).to_be_bytes());
-        // TCP: checksum 0 for now; the urgent pointer only with URG.
-        h[34..36].copy_from_slice(&repr.src_port.to_be_bytes());
-        h[36..38].copy_from_slice(&repr.dst_port.to_be_bytes());
-        h[38..42].copy_from_slice(&repr.seq_number.0.to_be_bytes());
-        h[42..46].copy_from_slice(&repr.ack_number.unwrap_or_default().0.to_be_bytes());
-        // header_len <= 60 (fixed options <= 20, SACK fitted to the rest).
-        h[46] = ((header_len / 4) as u8 & 0x0f) << 4;
-        h[47] = repr.flags().bits();
-        h[48..50].copy_from_slice(&repr.window_len.to_be_bytes());
-        h[52..54].copy_from_slice(&repr.urgent_at.unwrap_or(0).to_be_bytes());
-        const TCP_AT: usize = ETH_LEN + IPV4_HEADER_LEN;
-        // The pseudo header (addresses, zero, protocol, TCP length) and the TCP header, as one
-        // native-order total: the addresses are already in `h`.
-        let pseudo = checksum::sum_native(&h[26..34])
-            + u64::from(u16::from_ne_bytes([0, u8::from(IpProtocol::Tcp)]))
-            + u64::from(u16::from_ne_bytes((tcp_len as u16).to_be_bytes()));
-        let header = if header_len == 20 {
-            checksum::sum_native(&h[TCP_AT..BASE_LEN])
-        } else {
-            // Options (timestamps, SACK blocks, SYN options): the general writer.
-            let tcp = &mut frame[TCP_AT..TCP_AT + header_len];
-            repr.emit_header(&mut TcpPacket::new_unchecked(&mut *tcp));
-            checksum::sum_native(tcp)
-        };
-        frame[..BASE_LEN].copy_from_slice(&h);
-        let data = &mut frame[TCP_AT + header_len..];
+        // `tcp` is `header_len` bytes long (the split above).
+        let header = t.get(..tcp.len()).unwrap_or_default();
+        tcp.copy_from_slice(header);
         let payload_sum = payload.copy_to(data);
-        let sum = checksum::finish(pseudo + header + checksum::native_term(payload_sum));
-        frame[TCP_AT + 16..TCP_AT + 18].copy_from_slice(&(!sum).to_be_bytes());
+        // The pseudo header (addresses, zero, protocol, TCP length), the TCP header and the
+        // payload, each a folded network-order sum.
+        let sum = checksum::combine(&[
+            checksum::pseudo_header_v4(a.src, a.dst, IpProtocol::Tcp, tcp_len as u16),
+            checksum::data(header),
+            payload_sum,
+        ]);
+        if let Some(c) = tcp.get_mut(16..18) {
+            c.copy_from_slice(&(!sum).to_be_bytes());
+        }
+    }
+
+    /// The fields of a segment that belongs to no socket (RST, SYN-ACK with a cookie): the
+    /// rest of its `TcpRepr` is default, built once in `Stack::tcp_send_control`.
+    struct ControlSegment {
+        src_port: u16,
+        dst_port: u16,
+        control: Control,
+        seq_number: SeqNumber,
+        ack_number: Option<SeqNumber>,
+        window_len: u16,
+        max_seg_size: Option<u16>,
     }
 
     /// The TCP state of a stack.
@@ -323,8 +328,8 @@ mod enabled {
                 remote_addr: info.src,
                 remote_port: repr.src_port,
             };
-            match (repr.control, repr.ack_number) {
-                (Control::Rst, _) => bump(&mut self.stats.tcp_closed_port),
+            let cookie = match (repr.control, repr.ack_number) {
+                (Control::Rst, _) => return bump(&mut self.stats.tcp_closed_port),
                 (Control::Syn, None) => {
                     let half_open = self
                         .tcp
@@ -347,7 +352,7 @@ mod enabled {
                             (bufs.saturating_sub(1).max(1) * self.tcp.pool.buffer_size())
                                 .min(0xffff)
                         };
-                        let reply = TcpRepr {
+                        let reply = ControlSegment {
                             src_port: repr.dst_port,
                             dst_port: repr.src_port,
                             control: Control::Syn,
@@ -355,70 +360,60 @@ mod enabled {
                             ack_number: Some(repr.seq_number + 1),
                             window_len: window as u16,
                             max_seg_size: Some(self.rcv_mss().min(0xffff) as u16),
-                            ..TcpRepr::default()
                         };
                         if self.tcp_send_control(info.src, &reply, now) {
                             bump(&mut self.stats.tcp_syn_cookies_sent);
                         }
                         return;
                     }
-                    let Some(i) = self.tcp.slot_for_new(&mut self.stats) else {
-                        bump(&mut self.stats.tcp_refused_no_socket);
-                        return self.tcp_reply_reset(info, repr, now);
-                    };
-                    let iss = self.tcp.isn.isn(&tuple, now);
-                    let rcv_mss = self.rcv_mss();
-                    let buffer_size = self.tcp.pool.buffer_size();
-                    let serial = self.tcp.serial;
-                    self.tcp.serial = serial.wrapping_add(1);
-                    let cfg = self.config.tcp;
-                    let slot = &mut self.tcp.sockets[i];
-                    slot.open(i, serial, &cfg, local, remote, iss, rcv_mss, buffer_size);
-                    slot.accept_syn(repr, &cfg, l as u8);
+                    None
                 }
-                (Control::None | Control::Fin, Some(_)) if self.config.tcp.syn_cookies => {
-                    let ack = repr.ack_number.unwrap_or_default();
+                (Control::None | Control::Fin, Some(ack)) if self.config.tcp.syn_cookies => {
                     let Some(conn) = self.tcp.cookies.validate(&tuple, repr.seq_number, ack, now)
                     else {
                         bump(&mut self.stats.tcp_cookie_invalid);
                         return self.tcp_reply_reset(info, repr, now);
                     };
-                    let Some(i) = self.tcp.slot_for_new(&mut self.stats) else {
-                        bump(&mut self.stats.tcp_refused_no_socket);
-                        return self.tcp_reply_reset(info, repr, now);
-                    };
+                    Some(conn)
+                }
+                _ => {
+                    bump(&mut self.stats.tcp_closed_port);
+                    return self.tcp_reply_reset(info, repr, now);
+                }
+            };
+            // A SYN the backlog takes (`cookie` None) or the ACK of a valid SYN cookie.
+            let Some(i) = self.tcp.slot_for_new(&mut self.stats) else {
+                bump(&mut self.stats.tcp_refused_no_socket);
+                return self.tcp_reply_reset(info, repr, now);
+            };
+            let iss = match cookie {
+                Some(conn) => {
                     bump(&mut self.stats.tcp_syn_cookies_accepted);
                     bump(&mut self.stats.tcp_connections_established);
-                    let rcv_mss = self.rcv_mss();
-                    let buffer_size = self.tcp.pool.buffer_size();
-                    let serial = self.tcp.serial;
-                    self.tcp.serial = serial.wrapping_add(1);
-                    let cfg = self.config.tcp;
-                    let tcp = &mut self.tcp;
-                    let slot = &mut tcp.sockets[i];
-                    slot.open(
-                        i,
-                        serial,
-                        &cfg,
-                        local,
-                        remote,
-                        conn.server_isn,
-                        rcv_mss,
-                        buffer_size,
-                    );
-                    slot.accept_cookie(repr, &cfg, l as u8, conn.mss);
+                    conn.server_isn
+                }
+                None => self.tcp.isn.isn(&tuple, now),
+            };
+            let rcv_mss = self.rcv_mss();
+            let buffer_size = self.tcp.pool.buffer_size();
+            let serial = self.tcp.serial;
+            self.tcp.serial = serial.wrapping_add(1);
+            let cfg = &self.config.tcp;
+            let tcp = &mut self.tcp;
+            let slot = &mut tcp.sockets[i];
+            slot.open(i, serial, cfg, local, remote, iss, rcv_mss, buffer_size);
+            match cookie {
+                None => slot.accept_syn(repr, cfg, l as u8),
+                Some(conn) => {
+                    slot.accept_cookie(repr, cfg, l as u8, conn.mss);
                     let mut ctx = Ctx {
                         pool: &mut tcp.pool,
                         stats: &mut self.stats,
-                        config: &cfg,
+                        config: cfg,
                         challenge: &mut tcp.challenge,
                         now,
                     };
                     slot.process(&mut ctx, repr);
-                }
-                _ => {
-                    bump(&mut self.stats.tcp_closed_port);
-                    self.tcp_reply_reset(info, repr, now);
                 }
             }
         }
@@ -432,13 +427,14 @@ mod enabled {
                 Some(ack) => (ack, None),
                 None => (SeqNumber(0), Some(seg.seq_number + seg.segment_len())),
             };
-            let reply = TcpRepr {
+            let reply = ControlSegment {
                 src_port: seg.dst_port,
                 dst_port: seg.src_port,
                 control: Control::Rst,
                 seq_number: seq,
                 ack_number: ack,
-                ..TcpRepr::default()
+                window_len: 0,
+                max_seg_size: None,
             };
             if self.tcp_send_control(info.src, &reply, now) {
                 bump(&mut self.stats.tcp_resets_tx);
@@ -447,7 +443,17 @@ mod enabled {
 
         /// Send a segment that belongs to no socket (RST, SYN-ACK with a cookie) through the
         /// packet pool and the transmit queue. False when it could not be queued (counted).
-        fn tcp_send_control(&mut self, dst: Ipv4Addr, repr: &TcpRepr<'_>, now: Instant) -> bool {
+        fn tcp_send_control(&mut self, dst: Ipv4Addr, c: &ControlSegment, now: Instant) -> bool {
+            let repr = &TcpRepr {
+                src_port: c.src_port,
+                dst_port: c.dst_port,
+                control: c.control,
+                seq_number: c.seq_number,
+                ack_number: c.ack_number,
+                window_len: c.window_len,
+                max_seg_size: c.max_seg_size,
+                ..TcpRepr::default()
+            };
             let Some(src) = self.config.ipv4.map(|c| c.address) else {
                 bump(&mut self.stats.tcp_tx_dropped);
                 return false;
@@ -464,7 +470,20 @@ mod enabled {
                 hop_limit: self.config.ttl,
             };
             let Some(packet) = self.build_ip_packet(&ip, |buf| {
-                repr.emit(&mut TcpPacket::new_unchecked(buf), src, dst);
+                // No payload: the segment is the header.
+                let mut t = [0u8; TCP_MAX_HEADER_LEN];
+                let n = repr.write_header(&mut t);
+                let header = t.get(..n).unwrap_or_default();
+                let sum = checksum::combine(&[
+                    checksum::pseudo_header_v4(src, dst, IpProtocol::Tcp, n as u16),
+                    checksum::data(header),
+                ]);
+                if let Some(c) = t.get_mut(16..18) {
+                    c.copy_from_slice(&(!sum).to_be_bytes());
+                }
+                if let Some(dst) = buf.get_mut(..n) {
+                    dst.copy_from_slice(t.get(..n).unwrap_or_default());
+                }
             }) else {
                 bump(&mut self.stats.tcp_tx_dropped);
                 return false;
@@ -808,12 +827,14 @@ mod enabled {
                 return;
             };
             if s.state().is_synchronized() && s.state() != TcpState::TimeWait {
-                let reply = TcpRepr {
+                let reply = ControlSegment {
                     src_port: s.local.port(),
                     dst_port: s.remote.port(),
                     control: Control::Rst,
                     seq_number: s.snd_next_for_rst(),
-                    ..TcpRepr::default()
+                    ack_number: None,
+                    window_len: 0,
+                    max_seg_size: None,
                 };
                 let dst = *s.remote.ip();
                 if self.tcp_send_control(dst, &reply, now) {

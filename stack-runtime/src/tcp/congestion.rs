@@ -218,9 +218,11 @@ impl Congestion {
         self.in_recovery
     }
 
-    /// True when SACK-based (RFC 6675) recovery is used instead of NewReno.
+    /// True when SACK-based (RFC 6675) recovery is used instead of NewReno (never without
+    /// feature `tcp-sack`, whatever `new` was given, so the SACK branches fold away).
+    #[inline(always)]
     pub fn uses_sack(&self) -> bool {
-        self.sack
+        super::SACK_COMPILED_IN && self.sack
     }
 
     /// Consecutive duplicate ACKs counted since SND.UNA last advanced.
@@ -265,7 +267,7 @@ impl Congestion {
             if seq_ge(ack, self.recover) {
                 // Full ACK (RFC 6582 §3.2 step 5 / RFC 6675 §5: ack ≥ RecoveryPoint).
                 self.in_recovery = false;
-                if !self.sack {
+                if !self.uses_sack() {
                     let full = flight_size.max(self.smss).saturating_add(self.smss);
                     self.cwnd = self.ssthresh.min(full);
                 }
@@ -275,7 +277,7 @@ impl Congestion {
             }
             self.partial_acks = self.partial_acks.saturating_add(1);
             let reset_timer = self.partial_acks == 1;
-            if self.sack {
+            if self.uses_sack() {
                 return AckAction::PartialAck {
                     retransmit_first_unacked: false,
                     reset_timer,
@@ -323,7 +325,7 @@ impl Congestion {
         flight_size: usize,
     ) -> DupAckAction {
         if self.in_recovery {
-            if !self.sack {
+            if !self.uses_sack() {
                 // RFC 5681 §3.2 step 4: inflate by one SMSS per further duplicate.
                 self.cwnd = self.cwnd.saturating_add(self.smss);
             }
@@ -331,7 +333,7 @@ impl Congestion {
         }
         self.dup_acks = self.dup_acks.saturating_add(1);
         if self.dup_acks == DUP_THRESH && self.enter_recovery(ack, snd_max, flight_size) {
-            if !self.sack {
+            if !self.uses_sack() {
                 // RFC 5681 §3.2 step 3: artificially inflate by the three segments that left.
                 self.cwnd = self.ssthresh.saturating_add(self.smss.saturating_mul(3));
             }
@@ -354,7 +356,7 @@ impl Congestion {
     ) -> bool {
         // NewReno: the ACK must cover more than `recover` (RFC 6582 §3.2 step 1). SACK: HighACK
         // must have reached RecoveryPoint (RFC 6675 §5.1), i.e. `ack >= recover`.
-        let allowed = if self.sack {
+        let allowed = if self.uses_sack() {
             seq_ge(ack, self.recover)
         } else {
             self.recover < ack
@@ -427,6 +429,7 @@ mod tests {
         Congestion::new(CongestionConfig::default(), MSS, SeqNumber(iss), false)
     }
 
+    #[cfg(feature = "tcp-sack")]
     fn sack(iss: u32) -> Congestion {
         Congestion::new(CongestionConfig::default(), MSS, SeqNumber(iss), true)
     }
@@ -658,6 +661,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tcp-sack")]
     fn rfc6675_5_1_sack_recovery_may_restart_once_ack_reaches_recovery_point() {
         let mut c = sack(0);
         c.on_timeout(10 * MSS, SeqNumber(10_001));
@@ -682,6 +686,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tcp-sack")]
     fn rfc6675_sack_recovery_sets_cwnd_to_ssthresh_without_inflation() {
         let mut c = sack(0);
         let (una, max) = (SeqNumber(1), SeqNumber(10_001));
@@ -705,6 +710,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tcp-sack")]
     fn rfc6675_5_early_entry_when_scoreboard_says_lost() {
         let mut c = sack(0);
         assert!(c.enter_recovery(SeqNumber(1), SeqNumber(8001), 8 * MSS));

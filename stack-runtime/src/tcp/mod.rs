@@ -64,13 +64,13 @@ pub struct FourTuple {
 impl FourTuple {
     /// The 12 bytes hashed for this connection: local address, local port, remote address,
     /// remote port, in network byte order.
+    #[inline(never)]
     pub fn to_bytes(&self) -> [u8; 12] {
-        let mut b = [0u8; 12];
-        b[0..4].copy_from_slice(&self.local_addr.octets());
-        b[4..6].copy_from_slice(&self.local_port.to_be_bytes());
-        b[6..10].copy_from_slice(&self.remote_addr.octets());
-        b[10..12].copy_from_slice(&self.remote_port.to_be_bytes());
-        b
+        let [a0, a1, a2, a3] = self.local_addr.octets();
+        let [p0, p1] = self.local_port.to_be_bytes();
+        let [r0, r1, r2, r3] = self.remote_addr.octets();
+        let [q0, q1] = self.remote_port.to_be_bytes();
+        [a0, a1, a2, a3, p0, p1, r0, r1, r2, r3, q0, q1]
     }
 }
 
@@ -115,4 +115,41 @@ impl SeqRange {
 /// count as "not before": the safe reading for values taken from the wire.
 pub(crate) fn seq_ge(a: SeqNumber, b: SeqNumber) -> bool {
     a.partial_cmp(&b) != Some(Ordering::Less)
+}
+
+/// `v · 2^shift`, saturating at `u64::MAX` (what `v.saturating_mul(1 << shift)` gives, and
+/// `u64::MAX` for a non-zero `v` when `shift` is 64 or more), without a 64-bit multiply.
+#[inline(never)]
+pub(crate) fn saturating_shl(v: u64, shift: u32) -> u64 {
+    if shift < 64 && v.leading_zeros() >= shift {
+        v << shift
+    } else if v == 0 {
+        0
+    } else {
+        u64::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn saturating_shl_matches_the_saturating_multiply() {
+        let values = [
+            0,
+            1,
+            2,
+            3,
+            200_000,
+            1 << 40,
+            u64::MAX >> 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for v in values {
+            for shift in 0..70 {
+                let expected = v.saturating_mul(1u64.checked_shl(shift).unwrap_or(u64::MAX));
+                assert_eq!(super::saturating_shl(v, shift), expected, "{v} << {shift}");
+            }
+        }
+    }
 }

@@ -110,6 +110,7 @@ impl RttEstimator {
         backoffs: 0,
     };
 
+    #[inline(never)]
     fn clamp(&self, rto: u64) -> u64 {
         let max = self.config.max_rto.total_micros();
         let min = self.config.min_rto.total_micros().min(max);
@@ -139,9 +140,10 @@ impl RttEstimator {
     /// The current retransmission timeout, including the exponential backoff, within
     /// `[min_rto, max_rto]`.
     pub fn rto(&self) -> Duration {
-        let shifted = match 1u64.checked_shl(self.backoffs) {
-            Some(factor) => self.base_rto.saturating_mul(factor),
-            None => u64::MAX,
+        let shifted = if self.backoffs < 64 {
+            super::saturating_shl(self.base_rto, self.backoffs)
+        } else {
+            u64::MAX
         };
         Duration::from_micros(self.clamp(shifted))
     }

@@ -308,17 +308,9 @@ impl Payload<'_, '_> {
     /// Copy the payload into `out` (at least [`Payload::len`] bytes) and return its folded
     /// Internet checksum (for [`crate::wire::TcpPacket::fill_checksum_with_payload_sum`]).
     pub fn copy_to(&self, out: &mut [u8]) -> u16 {
-        // One buffer holds the whole payload (the common case: buffers of one MSS).
-        if let Some(bytes) = self.queue.segment(self.pool, self.seq, self.len)
-            && bytes.len() == self.len
-            && let Some(dst) = out.get_mut(..bytes.len())
-        {
-            return checksum::copy_and_checksum(dst, bytes);
-        }
+        // Usually one buffer holds the whole payload (buffers of one MSS): one pass.
         let mut done = 0;
-        let mut sums = [0u16; 4];
-        let mut sum = 0u16;
-        let mut n_sums = 0;
+        let mut acc = 0u64;
         while done < self.len {
             let Some(bytes) = self
                 .queue
@@ -332,15 +324,10 @@ impl Payload<'_, '_> {
             let s = checksum::copy_and_checksum(dst, bytes);
             // An odd-length piece shifts the byte lanes of the next one.
             let s = if done % 2 == 1 { s.swap_bytes() } else { s };
-            sums[n_sums] = s;
-            n_sums += 1;
-            if n_sums == sums.len() {
-                sum = checksum::combine(&[sum, checksum::combine(&sums)]);
-                n_sums = 0;
-            }
+            acc += u64::from(s);
             done += bytes.len();
         }
-        checksum::combine(&[sum, checksum::combine(&sums[..n_sums])])
+        checksum::fold_sums(acc)
     }
 }
 
@@ -557,8 +544,8 @@ impl TcpSlot {
         self.no_delay = config.no_delay;
         self.sendq = SendQueue::new(index, iss + 1);
         self.rtt = RttEstimator::new(config.rtt);
-        self.cc = Congestion::new(config.congestion, 536, iss, false);
-        self.timers = Timers::new();
+        // The congestion state is set up when the handshake completes (`start_congestion`,
+        // nothing reads it before), the timers are stopped in `EMPTY`.
         self.marks = RecoveryMarks::new(iss + 1);
         // Our window shift: the smallest that lets the largest window fit 16 bits.
         let max_window = Self::max_window(config, buffer_size);
@@ -903,16 +890,7 @@ impl TcpSlot {
             && seq + 1 == rcv_nxt
             && seg.ack_number == Some(self.iss + 1)
         {
-            self.snd_una = self.iss + 1;
-            self.snd_nxt = self.snd_nxt.max(self.snd_una);
-            self.timers.stop_retransmit();
-            self.start_congestion(ctx.config);
-            self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seq;
-            self.snd_wl2 = self.iss + 1;
-            self.state = TcpState::Established;
-            bump(&mut ctx.stats.tcp_connections_established);
+            self.establish(ctx, seg, self.iss + 1);
             self.ack_now = true;
             return InputAction::None;
         }
@@ -928,15 +906,10 @@ impl TcpSlot {
                 && matches!(seg.control, Control::None | Control::Fin)
                 && let Some(ack) = seg.ack_number
                 && self.state.is_synchronized()
+                && self.process_ack(ctx, seg, ack, true)
+                && self.state == TcpState::Closed
             {
-                let header_only = Repr {
-                    payload: &[],
-                    control: Control::None,
-                    ..*seg
-                };
-                if self.process_ack(ctx, &header_only, ack) && self.state == TcpState::Closed {
-                    return InputAction::None;
-                }
+                return InputAction::None;
             }
             // A zero-window probe (one byte at RCV.NXT) is answered too.
             if seg.control != Control::Rst {
@@ -981,21 +954,7 @@ impl TcpSlot {
         };
         if self.state == TcpState::SynReceived {
             if ack > self.iss && seq_ge(self.snd_max, ack) {
-                self.snd_una = self.iss + 1;
-                self.snd_nxt = self.snd_nxt.max(self.snd_una);
-                self.timers.stop_retransmit();
-                self.start_congestion(ctx.config);
-                self.state = if self.fin_queued {
-                    TcpState::FinWait1
-                } else {
-                    TcpState::Established
-                };
-                bump(&mut ctx.stats.tcp_connections_established);
-                self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
-                self.max_snd_wnd = self.snd_wnd;
-                self.snd_wl1 = seq;
-                self.snd_wl2 = ack;
-                self.timed = None;
+                self.establish(ctx, seg, ack);
             } else {
                 bump(&mut ctx.stats.tcp_ack_invalid);
                 return InputAction::SendReset;
@@ -1008,7 +967,7 @@ impl TcpSlot {
         {
             self.ts_recent = ts.tsval;
         }
-        if !self.process_ack(ctx, seg, ack) {
+        if !self.process_ack(ctx, seg, ack, false) {
             return InputAction::None;
         }
         if self.state == TcpState::Closed {
@@ -1043,8 +1002,36 @@ impl TcpSlot {
         InputAction::None
     }
 
-    /// The ACK field of an acceptable segment. Returns false when the segment must be dropped.
-    fn process_ack(&mut self, ctx: &mut Ctx<'_, '_>, seg: &Repr<'_>, ack: SeqNumber) -> bool {
+    /// SYN-RECEIVED → ESTABLISHED (or FIN-WAIT-1 when the application already closed): our
+    /// SYN is acknowledged by `seg`, whose window is the first one of the data phase
+    /// (SND.WL2 = `wl2`).
+    fn establish(&mut self, ctx: &mut Ctx<'_, '_>, seg: &Repr<'_>, wl2: SeqNumber) {
+        self.snd_una = self.iss + 1;
+        self.snd_nxt = self.snd_nxt.max(self.snd_una);
+        self.timers.stop_retransmit();
+        self.start_congestion(ctx.config);
+        self.state = if self.fin_queued {
+            TcpState::FinWait1
+        } else {
+            TcpState::Established
+        };
+        bump(&mut ctx.stats.tcp_connections_established);
+        self.snd_wnd = usize::from(seg.window_len) << self.snd_shift;
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq_number;
+        self.snd_wl2 = wl2;
+        self.timed = None;
+    }
+
+    /// The ACK field of an acceptable segment (`header_only`: of a segment whose data and FIN
+    /// are dropped, taken as a pure ACK). Returns false when the segment must be dropped.
+    fn process_ack(
+        &mut self,
+        ctx: &mut Ctx<'_, '_>,
+        seg: &Repr<'_>,
+        ack: SeqNumber,
+        header_only: bool,
+    ) -> bool {
         let una = self.snd_una;
         // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA − MAX.SND.WND, SND.MAX].
         if ack > self.snd_max {
@@ -1125,8 +1112,8 @@ impl TcpSlot {
             // information counts too, data or not (RFC 6675 §2, §5), so losses are found while
             // the peer is sending as well (an echo).
             let dup = outstanding
-                && seg.control == Control::None
-                && ((seg.payload.is_empty() && !window_changed)
+                && (header_only || seg.control == Control::None)
+                && (((header_only || seg.payload.is_empty()) && !window_changed)
                     || (self.sack() && update.newly_sacked > 0));
             self.update_window(seg, ack, window);
             if dup {
@@ -1648,8 +1635,14 @@ impl TcpSlot {
             sent += 1;
         }
         if self.ack_now && sent == 0 {
-            let (repr, edge) = self.base_repr(pool, now, self.snd_nxt);
-            if !self.emit_one(pool, stats, &repr, edge, self.snd_nxt, 0, &mut emit) {
+            // A pure ACK carries the highest sequence number sent (RFC 9293's SND.NXT, which a
+            // retransmission does not move back): after a timeout `snd_nxt` is rewound to
+            // SND.UNA, and an ACK from there lies before the peer's RCV.NXT, so the peer drops
+            // it as unacceptable without reading its ACK field. If both sides time out at once
+            // they would answer each other's unacceptable ACKs forever.
+            let seq = self.snd_max;
+            let (repr, edge) = self.base_repr(pool, now, seq);
+            if !self.emit_one(pool, stats, &repr, edge, seq, 0, &mut emit) {
                 return false;
             }
         }

@@ -82,11 +82,11 @@ pub enum TimerEvent {
 
 /// Every timer of one connection. The [`TimerConfig`] is the stack's, passed to the calls
 /// that need it rather than copied into every connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Timers {
-    /// The deadline of each timer (`RETRANSMIT` …), valid where `armed` has its bit (and
-    /// zero where not, so equal timers compare equal): a bit mask instead of five
-    /// `Option<Instant>`s saves 40 bytes per connection.
+    /// The deadline of each timer (`RETRANSMIT` …), valid where `armed` has its bit (stale
+    /// where not; equality ignores it): a bit mask instead of five `Option<Instant>`s saves
+    /// 40 bytes per connection.
     at: [Instant; 5],
     armed: u8,
     persist_base: Duration,
@@ -95,11 +95,26 @@ pub struct Timers {
     unacked_full_segments: u8,
 }
 
+impl PartialEq for Timers {
+    fn eq(&self, other: &Timers) -> bool {
+        self.armed == other.armed
+            && (0..self.at.len()).all(|i| self.get(i) == other.get(i))
+            && self.persist_base == other.persist_base
+            && self.persist_backoffs == other.persist_backoffs
+            && self.keepalive_probes == other.keepalive_probes
+            && self.unacked_full_segments == other.unacked_full_segments
+    }
+}
+
+impl Eq for Timers {}
+
 const RETRANSMIT: usize = 0;
 const PERSIST: usize = 1;
 const KEEPALIVE: usize = 2;
 const DELAYED_ACK: usize = 3;
 const TIME_WAIT: usize = 4;
+/// Which of several timers due at the same instant fires first.
+const PRIORITY: [usize; 5] = [TIME_WAIT, RETRANSMIT, DELAYED_ACK, PERSIST, KEEPALIVE];
 
 impl Default for Timers {
     fn default() -> Self {
@@ -121,6 +136,7 @@ impl Timers {
     }
 
     /// Timer `i`'s deadline, `None` when stopped.
+    #[inline]
     fn get(&self, i: usize) -> Option<Instant> {
         if self.armed & (1 << i) != 0 {
             self.at.get(i).copied()
@@ -129,26 +145,33 @@ impl Timers {
         }
     }
 
-    /// Arm timer `i` at `at`, or stop it (`None`).
-    fn set(&mut self, i: usize, at: Option<Instant>) {
+    /// Arm timer `i` at `at`.
+    fn arm(&mut self, i: usize, at: Instant) {
         if let Some(slot) = self.at.get_mut(i) {
-            *slot = at.unwrap_or(Instant::ZERO);
-            if at.is_some() {
-                self.armed |= 1 << i;
-            } else {
-                self.armed &= !(1 << i);
-            }
+            *slot = at;
+            self.armed |= 1 << i;
         }
+    }
+
+    /// Stop timer `i`.
+    fn stop(&mut self, i: usize) {
+        self.armed &= !(1 << i);
     }
 
     /// The earliest armed deadline, `None` when every timer is stopped.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        for i in 0..self.at.len() {
+        self.earliest().map(|(t, _)| t)
+    }
+
+    /// The earliest armed timer and its deadline; among timers due at the same instant, the
+    /// first of [`PRIORITY`].
+    fn earliest(&self) -> Option<(Instant, usize)> {
+        let mut next: Option<(Instant, usize)> = None;
+        for i in PRIORITY {
             if let Some(t) = self.get(i)
-                && next.is_none_or(|n| t < n)
+                && next.is_none_or(|(n, _)| t < n)
             {
-                next = Some(t);
+                next = Some((t, i));
             }
         }
         next
@@ -157,39 +180,27 @@ impl Timers {
     /// The earliest expired timer at `now`, disarmed (or re-armed, for the periodic ones), or
     /// `None` when nothing is due.
     pub fn poll(&mut self, config: &TimerConfig, now: Instant) -> Option<TimerEvent> {
-        // Nothing due (the common case, every poll): one comparison.
-        if self.next_deadline().is_none_or(|t| t > now) {
+        let (t, which) = self.earliest()?;
+        if t > now {
             return None;
         }
-        let due = |t: Option<Instant>| t.filter(|&t| t <= now);
-        let candidates = [
-            (due(self.get(TIME_WAIT)), 0u8),
-            (due(self.get(RETRANSMIT)), 1),
-            (due(self.get(DELAYED_ACK)), 2),
-            (due(self.get(PERSIST)), 3),
-            (due(self.get(KEEPALIVE)), 4),
-        ];
-        let (_, which) = candidates
-            .into_iter()
-            .filter_map(|(t, w)| t.map(|t| (t, w)))
-            .min()?;
         Some(match which {
-            0 => {
+            TIME_WAIT => {
                 *self = Timers::new();
                 TimerEvent::TimeWaitDone
             }
-            1 => {
-                self.set(RETRANSMIT, None);
+            RETRANSMIT => {
+                self.stop(RETRANSMIT);
                 TimerEvent::Retransmit
             }
-            2 => {
-                self.set(DELAYED_ACK, None);
+            DELAYED_ACK => {
+                self.stop(DELAYED_ACK);
                 self.unacked_full_segments = 0;
                 TimerEvent::DelayedAck
             }
-            3 => {
+            PERSIST => {
                 self.persist_backoffs = self.persist_backoffs.saturating_add(1);
-                self.set(PERSIST, Some(now + self.persist_interval(config)));
+                self.arm(PERSIST, now + self.persist_interval(config));
                 TimerEvent::Persist
             }
             _ => self.keepalive_fired(config, now),
@@ -200,7 +211,7 @@ impl Timers {
 
     /// Arm (or restart) the retransmission timer to fire `rto` after `now`.
     pub fn arm_retransmit(&mut self, now: Instant, rto: Duration) {
-        self.set(RETRANSMIT, Some(now + rto));
+        self.arm(RETRANSMIT, now + rto);
     }
 
     /// Arm the retransmission timer only if it is not running (RFC 6298 §5.1).
@@ -212,7 +223,7 @@ impl Timers {
 
     /// Stop the retransmission timer (everything acknowledged, RFC 6298 §5.2).
     pub fn stop_retransmit(&mut self) {
-        self.set(RETRANSMIT, None);
+        self.stop(RETRANSMIT);
     }
 
     /// The retransmission deadline, if armed.
@@ -223,8 +234,8 @@ impl Timers {
     // ---------------------------------------------------------------- persist
 
     fn persist_interval(&self, config: &TimerConfig) -> Duration {
-        let factor = 1u64.checked_shl(self.persist_backoffs).unwrap_or(u64::MAX);
-        let micros = self.persist_base.total_micros().saturating_mul(factor);
+        // base × 2^backoffs, saturating (u64::MAX as the factor once it no longer fits).
+        let micros = super::saturating_shl(self.persist_base.total_micros(), self.persist_backoffs);
         Duration::from_micros(micros).min(config.persist_max)
     }
 
@@ -234,13 +245,13 @@ impl Timers {
         if self.get(PERSIST).is_none() {
             self.persist_base = rto;
             self.persist_backoffs = 0;
-            self.set(PERSIST, Some(now + self.persist_interval(config)));
+            self.arm(PERSIST, now + self.persist_interval(config));
         }
     }
 
     /// The window opened: stop probing.
     pub fn stop_persist(&mut self) {
-        self.set(PERSIST, None);
+        self.stop(PERSIST);
         self.persist_backoffs = 0;
     }
 
@@ -258,21 +269,21 @@ impl Timers {
         if let Some(ka) = config.keepalive
             && self.get(TIME_WAIT).is_none()
         {
-            self.set(KEEPALIVE, Some(now + ka.idle));
+            self.arm(KEEPALIVE, now + ka.idle);
         }
     }
 
     fn keepalive_fired(&mut self, config: &TimerConfig, now: Instant) -> TimerEvent {
         let Some(ka) = config.keepalive else {
-            self.set(KEEPALIVE, None);
+            self.stop(KEEPALIVE);
             return TimerEvent::Keepalive;
         };
         if self.keepalive_probes >= ka.count {
-            self.set(KEEPALIVE, None);
+            self.stop(KEEPALIVE);
             return TimerEvent::KeepaliveDead;
         }
         self.keepalive_probes += 1;
-        self.set(KEEPALIVE, Some(now + ka.interval));
+        self.arm(KEEPALIVE, now + ka.interval);
         TimerEvent::Keepalive
     }
 
@@ -302,14 +313,14 @@ impl Timers {
             return true;
         }
         if self.get(DELAYED_ACK).is_none() {
-            self.set(DELAYED_ACK, Some(now + delay));
+            self.arm(DELAYED_ACK, now + delay);
         }
         false
     }
 
     /// An ACK was sent (piggybacked or not): nothing is owed any more.
     pub fn on_ack_sent(&mut self) {
-        self.set(DELAYED_ACK, None);
+        self.stop(DELAYED_ACK);
         self.unacked_full_segments = 0;
     }
 
@@ -319,7 +330,7 @@ impl Timers {
     /// other timer stops and the slot is free 2·MSL later.
     pub fn enter_time_wait(&mut self, config: &TimerConfig, now: Instant) {
         *self = Timers::new();
-        self.set(TIME_WAIT, Some(now + config.msl + config.msl));
+        self.arm(TIME_WAIT, now + config.msl + config.msl);
     }
 
     /// The end of TIME-WAIT, if in it (for choosing the oldest TIME-WAIT slot to reuse).

@@ -171,20 +171,18 @@ pub(crate) fn sum_native(data: &[u8]) -> u64 {
     sum_ne(data)
 }
 
-/// A folded network-order sum (from [`data`] or [`copy_and_checksum`]) as a native-order
-/// term for [`sum_native`] totals.
-#[cfg(any(feature = "tcp", test))]
-#[inline]
-pub(crate) fn native_term(sum: u16) -> u64 {
-    // `to_network` is a byte swap on little-endian machines, so it is its own inverse.
-    u64::from(to_network(sum))
-}
-
 /// Fold a native-order total into the network-order sum (not complemented), as [`data`]
 /// returns it.
 #[inline]
 pub(crate) fn finish(acc: u64) -> u16 {
     to_network(fold(acc))
+}
+
+/// Fold a total of folded network-order sums (each from [`data`] or [`copy_and_checksum`],
+/// widened and added) into one: what [`combine`] gives for those sums.
+#[inline]
+pub(crate) const fn fold_sums(acc: u64) -> u16 {
+    fold(acc)
 }
 
 /// Merge partial sums (each from [`data`], [`pseudo_header_v4`] or
@@ -349,7 +347,9 @@ mod tests {
     fn native_totals_match_combined_sums() {
         let buf: [u8; 90] = core::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(3));
         let (a, b) = buf.split_at(34);
-        let total = sum_native(a) + native_term(data(b));
+        // A folded network-order sum as a native-order term: `to_network` is a byte swap
+        // on little-endian machines, so it is its own inverse.
+        let total = sum_native(a) + u64::from(to_network(data(b)));
         assert_eq!(finish(total), combine(&[data(a), data(b)]));
         assert_eq!(finish(total), reference(&buf));
     }

@@ -1129,10 +1129,17 @@ impl<'a> Repr<'a> {
         if verify_checksum && !packet.verify_checksum(src_addr, dst_addr) {
             return Err(Error::Checksum);
         }
-        if packet.src_port() == 0 || packet.dst_port() == 0 {
+        // The fixed header as an array (at least 20 bytes after `check_len`): constant
+        // offsets, no bounds check.
+        let Some(h) = packet.buffer.as_ref().first_chunk::<HEADER_LEN>() else {
+            return Err(Error::Truncated);
+        };
+        let src_port = u16::from_be_bytes([h[0], h[1]]);
+        let dst_port = u16::from_be_bytes([h[2], h[3]]);
+        if src_port == 0 || dst_port == 0 {
             return Err(Error::Malformed);
         }
-        let flags = packet.flags();
+        let flags = Flags(h[field::FLAGS]);
         let control = match (
             flags.contains(Flags::SYN),
             flags.contains(Flags::FIN),
@@ -1145,32 +1152,85 @@ impl<'a> Repr<'a> {
             _ => return Err(Error::Malformed),
         };
         let mut repr = Repr {
-            src_port: packet.src_port(),
-            dst_port: packet.dst_port(),
+            src_port,
+            dst_port,
             control,
             push: flags.contains(Flags::PSH),
             ece: flags.contains(Flags::ECE),
             cwr: flags.contains(Flags::CWR),
-            seq_number: packet.seq_number(),
-            ack_number: flags.contains(Flags::ACK).then(|| packet.ack_number()),
-            window_len: packet.window_len(),
+            seq_number: SeqNumber(u32::from_be_bytes([h[4], h[5], h[6], h[7]])),
+            ack_number: flags
+                .contains(Flags::ACK)
+                .then(|| SeqNumber(u32::from_be_bytes([h[8], h[9], h[10], h[11]]))),
+            window_len: u16::from_be_bytes([h[14], h[15]]),
             window_scale: None,
             max_seg_size: None,
             sack_permitted: false,
             sack_ranges: SackRanges::new(),
             timestamp: None,
-            urgent_at: flags.contains(Flags::URG).then(|| packet.urgent_at()),
+            urgent_at: flags
+                .contains(Flags::URG)
+                .then(|| u16::from_be_bytes([h[18], h[19]])),
             payload: packet.clone().into_payload(),
         };
-        for option in packet.iter_options() {
-            match option? {
-                TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
-                TcpOption::MaxSegmentSize(mss) => repr.max_seg_size = Some(mss),
-                TcpOption::WindowScale(shift) => repr.window_scale = Some(shift),
-                TcpOption::SackPermitted => repr.sack_permitted = true,
-                TcpOption::SackRange(ranges) => repr.sack_ranges = ranges,
-                TcpOption::Timestamps(ts) => repr.timestamp = Some(ts),
+        // The options, decoded in place with the rules of [`TcpOption::parse`] (same
+        // acceptance, same errors) without building a `TcpOption` per option.
+        let mut rest = packet.options();
+        while let Some((&k, tail)) = rest.split_first() {
+            match k {
+                kind::END_OF_LIST => break,
+                kind::NO_OPERATION => {
+                    rest = tail;
+                    continue;
+                }
+                _ => {}
             }
+            let len = usize::from(*tail.first().ok_or(Error::Malformed)?);
+            let (Some(opt), Some(next)) = (rest.get(..len), rest.get(len..)) else {
+                return Err(Error::Malformed);
+            };
+            let Some(data) = opt.get(2..) else {
+                return Err(Error::Malformed);
+            };
+            match (k, data) {
+                (kind::MAX_SEG_SIZE, &[a, b]) => {
+                    repr.max_seg_size = Some(u16::from_be_bytes([a, b]));
+                }
+                (kind::WINDOW_SCALE, &[shift]) => {
+                    repr.window_scale = Some(shift.min(MAX_WINDOW_SHIFT));
+                }
+                (kind::SACK_PERMITTED, []) => repr.sack_permitted = true,
+                (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
+                    repr.timestamp = Some(Timestamp {
+                        tsval: u32::from_be_bytes([a, b, c, d]),
+                        tsecr: u32::from_be_bytes([e, f, g, h]),
+                    });
+                }
+                (kind::SACK, blocks)
+                    if blocks.len() % 8 == 0
+                        && (1..=MAX_SACK_BLOCKS).contains(&(blocks.len() / 8)) =>
+                {
+                    let mut ranges = SackRanges::new();
+                    for b in blocks.chunks_exact(8) {
+                        if let &[a0, a1, a2, a3, b0, b1, b2, b3] = b {
+                            let l = u32::from_be_bytes([a0, a1, a2, a3]);
+                            let r = u32::from_be_bytes([b0, b1, b2, b3]);
+                            ranges.push((SeqNumber(l), SeqNumber(r)));
+                        }
+                    }
+                    repr.sack_ranges = ranges;
+                }
+                (
+                    kind::MAX_SEG_SIZE
+                    | kind::WINDOW_SCALE
+                    | kind::SACK_PERMITTED
+                    | kind::TIMESTAMPS
+                    | kind::SACK,
+                    _,
+                ) => return Err(Error::Malformed),
+                _ => {}
+            }
+            rest = next;
         }
         Ok(repr)
     }
@@ -1254,21 +1314,54 @@ impl<'a> Repr<'a> {
     /// [`Packet::fill_checksum_with_payload_sum`] on a view of exactly the
     /// segment.
     pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        let header_len = self.header_len();
-        packet.set_src_port(self.src_port);
-        packet.set_dst_port(self.dst_port);
-        packet.set_seq_number(self.seq_number);
-        packet.set_ack_number(self.ack_number.unwrap_or_default());
-        // header_len <= 60 (fixed options <= 20, SACK fitted to the rest).
-        packet.set_header_len(header_len as u8);
-        packet.set_flags(self.flags());
-        packet.set_window_len(self.window_len);
-        packet.set_checksum(0);
-        packet.set_urgent_at(self.urgent_at.unwrap_or(0));
+        let mut h = [0u8; MAX_HEADER_LEN];
+        let header_len = self.write_header_with(&mut h, true, true);
+        let header = packet.buffer.as_mut();
+        header[..header_len].copy_from_slice(&h[..header_len]);
+    }
 
-        // The options in their canonical layout, built in a fixed array (every write has a
-        // constant size: no bounds check that could panic) and copied once.
-        let mut o = [0u8; MAX_OPTIONS_LEN];
+    /// Write the header (options included, checksum zero) at the start of `h`, every write at
+    /// a constant offset (no bounds check, nothing that could panic), and return its length
+    /// ([`header_len`](Self::header_len), at most 60).
+    ///
+    /// The stack's own segments carry timestamps and SACK options only when features
+    /// `tcp-timestamps` and `tcp-sack` are compiled in (its state machine never sets them
+    /// otherwise), so without them their writers are left out of the firmware.
+    #[cfg(feature = "tcp")]
+    #[inline(never)]
+    pub(crate) fn write_header(&self, h: &mut [u8; MAX_HEADER_LEN]) -> usize {
+        self.write_header_with(
+            h,
+            cfg!(feature = "tcp-timestamps"),
+            cfg!(feature = "tcp-sack"),
+        )
+    }
+
+    /// [`write_header`](Self::write_header) with the timestamps (`ts`) and SACK (`sack`)
+    /// option writers in or out; `h` must be zero.
+    #[inline(always)]
+    fn write_header_with(&self, h: &mut [u8; MAX_HEADER_LEN], ts: bool, sack: bool) -> usize {
+        debug_assert!(
+            (ts || self.timestamp.is_none())
+                && (sack || (!self.sack_permitted && self.sack_ranges.is_empty()))
+        );
+        let header_len = self.header_len();
+        h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
+        h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
+        h[4..8].copy_from_slice(&self.seq_number.0.to_be_bytes());
+        h[8..12].copy_from_slice(&self.ack_number.unwrap_or_default().0.to_be_bytes());
+        // header_len <= 60 (fixed options <= 20, SACK fitted to the rest).
+        h[12] = ((header_len / 4) as u8 & 0x0f) << 4;
+        h[13] = self.flags().bits();
+        h[14..16].copy_from_slice(&self.window_len.to_be_bytes());
+        h[16..18].copy_from_slice(&[0, 0]);
+        h[18..20].copy_from_slice(&self.urgent_at.unwrap_or(0).to_be_bytes());
+        if header_len == HEADER_LEN {
+            return header_len;
+        }
+
+        // The options in their canonical layout.
+        let (_, o) = h.split_at_mut(HEADER_LEN);
         let mut at = 0usize;
         let mut put = |bytes: &[u8]| {
             if let Some(dst) = o.get_mut(at..at + bytes.len()) {
@@ -1281,7 +1374,8 @@ impl<'a> Repr<'a> {
             let [hi, lo] = mss.to_be_bytes();
             put(&[kind::MAX_SEG_SIZE, 4, hi, lo]);
         }
-        match (self.sack_permitted, self.timestamp) {
+        let timestamp = if ts { self.timestamp } else { None };
+        match (sack && self.sack_permitted, timestamp) {
             (sack, Some(ts)) => {
                 put(&if sack {
                     [kind::SACK_PERMITTED, 2]
@@ -1298,7 +1392,7 @@ impl<'a> Repr<'a> {
         if let Some(shift) = self.window_scale {
             put(&[NOP, kind::WINDOW_SCALE, 3, shift.min(MAX_WINDOW_SHIFT)]);
         }
-        let blocks = self.emitted_sack_blocks();
+        let blocks = if sack { self.emitted_sack_blocks() } else { 0 };
         if blocks > 0 {
             put(&[NOP, NOP, kind::SACK, (2 + 8 * blocks) as u8]);
             for &(l, r) in self.sack_ranges.as_slice().iter().take(blocks) {
@@ -1307,12 +1401,7 @@ impl<'a> Repr<'a> {
                 put(&[a, b, c, d, e, f, g, h]);
             }
         }
-        let header = packet.buffer.as_mut();
-        if let Some(dst) = header.get_mut(HEADER_LEN..header_len)
-            && let Some(src) = o.get(..dst.len())
-        {
-            dst.copy_from_slice(src);
-        }
+        header_len
     }
 
     /// Write the complete segment: header, the payload (copied and

@@ -1238,3 +1238,34 @@ fn print_layout_sizes() {
         core::mem::size_of::<SocketQuota>(),
     );
 }
+
+#[test]
+fn a_pure_ack_after_a_timeout_carries_the_highest_sequence_sent() {
+    // After a retransmission timeout `snd_nxt` is rewound to SND.UNA; an ACK sent from there
+    // would lie before the peer's RCV.NXT (the peer may hold everything we sent) and be dropped
+    // unread. A pure ACK must carry the highest sequence number sent.
+    let mut h = Harness::new(plain_config());
+    h.established();
+    let data = pattern(3 * MSS);
+    assert_eq!(h.write(&data), 3 * MSS);
+    let sent = h.out();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    h.advance(1000);
+    let again = h.out_one();
+    assert_eq!(again.seq, ISS + 1, "the timeout retransmits the first segment");
+    // The peer's old data arrives again: answered at once, with a pure ACK.
+    let old = In {
+        seq: (IRS + 1).0,
+        ack: Some((ISS + 1).0),
+        window: 65535,
+        ..In::default()
+    };
+    h.input(old, b"hello");
+    h.advance(200);
+    h.out();
+    h.input(old, b"hello");
+    let ack = h.out_one();
+    assert!(ack.data.is_empty(), "{ack:?}");
+    assert_eq!(ack.ack, Some(IRS + 6));
+    assert_eq!(ack.seq, ISS + 1 + 3 * MSS, "SND.MAX, not the rewound snd_nxt");
+}
