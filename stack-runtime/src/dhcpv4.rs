@@ -329,11 +329,15 @@ impl DhcpSlot {
     }
 
     fn push_event(&mut self, e: DhcpEvent) {
-        if self.events.iter().all(Option::is_some) {
-            self.events.rotate_left(1);
-            self.events[MAX_EVENTS - 1] = None;
-        }
-        if let Some(slot) = self.events.iter_mut().find(|s| s.is_none()) {
+        // When full, the oldest event is dropped to make room at the end.
+        let free = match self.events.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.events.rotate_left(1);
+                MAX_EVENTS - 1
+            }
+        };
+        if let Some(slot) = self.events.get_mut(free) {
             *slot = Some(e);
         }
     }

@@ -97,6 +97,12 @@ impl ReassemblySlot {
         out: None,
     };
 
+    /// Mark the slot free: the other fields are set again when it is next taken.
+    fn free(&mut self) {
+        self.state = SlotState::Free;
+        self.out = None;
+    }
+
     /// A free slot (same as [`ReassemblySlot::EMPTY`]).
     pub const fn new() -> ReassemblySlot {
         ReassemblySlot::EMPTY
@@ -136,7 +142,7 @@ pub struct Reassembler<'a> {
 impl<'a> Reassembler<'a> {
     /// Slots over `slots`, each with `bytes.len() / slots.len()` bytes of `bytes`.
     pub fn new(slots: &'a mut [ReassemblySlot], bytes: &'a mut [u8]) -> Self {
-        slots.fill(ReassemblySlot::EMPTY);
+        slots.iter_mut().for_each(ReassemblySlot::free);
         let slot_size = bytes.len().checked_div(slots.len()).unwrap_or(0);
         Reassembler {
             slots,
@@ -191,12 +197,14 @@ impl<'a> Reassembler<'a> {
                     .iter()
                     .position(|s| s.state == SlotState::Free)
                     .ok_or(FragError::NoSlot)?;
-                self.slots[i] = ReassemblySlot {
-                    state: SlotState::Assembling,
-                    key,
-                    deadline,
-                    ..ReassemblySlot::EMPTY
-                };
+                // Only the first `n_ranges` ranges are ever read: the rest need no reset.
+                let s = &mut self.slots[i];
+                s.state = SlotState::Assembling;
+                s.key = key;
+                s.deadline = deadline;
+                s.n_ranges = 0;
+                s.total = None;
+                s.out = None;
                 self.high_water = self.high_water.max(self.in_use());
                 i
             }
@@ -204,7 +212,7 @@ impl<'a> Reassembler<'a> {
         match self.insert(index, offset, more, data) {
             Ok(r) => Ok(r),
             Err(e) => {
-                self.slots[index] = ReassemblySlot::EMPTY;
+                self.slots[index].free();
                 Err(e)
             }
         }
@@ -306,7 +314,7 @@ impl<'a> Reassembler<'a> {
     /// Free a held slot.
     pub fn release(&mut self, slot: usize) {
         if let Some(s) = self.slots.get_mut(slot) {
-            *s = ReassemblySlot::EMPTY;
+            s.free();
         }
     }
 
@@ -337,7 +345,7 @@ impl<'a> Reassembler<'a> {
         let mut n = 0;
         for s in self.slots.iter_mut() {
             if s.state == SlotState::Assembling && s.deadline <= now {
-                *s = ReassemblySlot::EMPTY;
+                s.free();
                 n += 1;
             }
         }

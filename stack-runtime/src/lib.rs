@@ -39,6 +39,7 @@ pub mod iface;
 pub mod ipv4_reassembly;
 pub mod pool;
 pub mod ring;
+pub mod seed;
 pub mod stats;
 pub mod tcp;
 #[cfg(any(test, feature = "testing"))]

@@ -22,6 +22,15 @@ pub struct RecordMeta {
     pub local: Ipv4Addr,
 }
 
+/// The record header of a `len`-byte datagram with `meta`.
+fn record_header(len: u16, meta: RecordMeta) -> [u8; RECORD_HEADER_LEN] {
+    let (l, p) = (len.to_be_bytes(), meta.port.to_be_bytes());
+    let (a, b) = (meta.addr.octets(), meta.local.octets());
+    [
+        l[0], l[1], p[0], p[1], a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
+    ]
+}
+
 /// A FIFO of variable-length records over a fixed byte slice.
 #[derive(Debug)]
 pub struct DatagramRing<'a> {
@@ -127,11 +136,11 @@ impl<'a> DatagramRing<'a> {
             self.wrapped = true;
             self.wrap = self.write;
         }
-        let h = &mut self.buf[at..at + RECORD_HEADER_LEN];
-        h[0..2].copy_from_slice(&(len as u16).to_be_bytes());
-        h[2..4].copy_from_slice(&meta.port.to_be_bytes());
-        h[4..8].copy_from_slice(&meta.addr.octets());
-        h[8..12].copy_from_slice(&meta.local.octets());
+        // `place` found `total` bytes at `at`: the bound only keeps this panic-free.
+        let Some(h) = self.buf.get_mut(at..).and_then(|b| b.first_chunk_mut()) else {
+            return false;
+        };
+        *h = record_header(len as u16, meta);
         self.write = at + total;
         self.count += 1;
         true
@@ -150,7 +159,10 @@ impl<'a> DatagramRing<'a> {
         if self.count == 0 {
             return None;
         }
-        let h = self.buf.get(self.read..self.read + RECORD_HEADER_LEN)?;
+        let h = self
+            .buf
+            .get(self.read..)?
+            .first_chunk::<RECORD_HEADER_LEN>()?;
         let len = usize::from(u16::from_be_bytes([h[0], h[1]]));
         let meta = RecordMeta {
             port: u16::from_be_bytes([h[2], h[3]]),
@@ -174,11 +186,13 @@ impl<'a> DatagramRing<'a> {
 
     /// Change the metadata of the oldest datagram.
     pub fn set_head_meta(&mut self, meta: RecordMeta) {
-        if self.count > 0 {
-            let h = &mut self.buf[self.read..self.read + RECORD_HEADER_LEN];
-            h[2..4].copy_from_slice(&meta.port.to_be_bytes());
-            h[4..8].copy_from_slice(&meta.addr.octets());
-            h[8..12].copy_from_slice(&meta.local.octets());
+        if self.count > 0
+            && let Some(h) = self
+                .buf
+                .get_mut(self.read..)
+                .and_then(|b| b.first_chunk_mut::<RECORD_HEADER_LEN>())
+        {
+            *h = record_header(u16::from_be_bytes([h[0], h[1]]), meta);
         }
     }
 

@@ -360,8 +360,11 @@ define_stats! {
     }
 }
 
-/// Increment a counter (wrapping: counters never panic).
-#[inline]
+/// Increment a counter (wrapping: counters never panic). Out of line on 32-bit targets: a
+/// call with the counter's address is shorter than a load, add and store at every one of the
+/// ~170 sites (about 180 bytes of flash less).
+#[cfg_attr(target_pointer_width = "32", inline(never))]
+#[cfg_attr(not(target_pointer_width = "32"), inline)]
 pub(crate) fn bump(counter: &mut u32) {
     *counter = counter.wrapping_add(1);
 }

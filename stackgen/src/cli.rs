@@ -137,21 +137,10 @@ where
             profile,
             app,
             target_dir,
-        } => {
-            let options = BuildOptions {
-                profile,
-                app,
-                target_dir,
-                progress: Progress::Auto,
-            };
-            match firmware::build(&options) {
-                Ok(built) => report_build(&built, out),
-                Err(error) => {
-                    let _ = writeln!(err, "error: {error}");
-                    EXIT_INVALID
-                }
-            }
-        }
+        } => match build_firmware(profile, app, target_dir, out, err) {
+            Ok(_) => EXIT_OK,
+            Err(status) => status,
+        },
         Command::Run {
             profile,
             app,
@@ -159,23 +148,10 @@ where
             tap,
             forward,
         } => {
-            let options = BuildOptions {
-                profile,
-                app,
-                target_dir,
-                progress: Progress::Auto,
-            };
-            let built = match firmware::build(&options) {
+            let built = match build_firmware(profile, app, target_dir, out, err) {
                 Ok(built) => built,
-                Err(error) => {
-                    let _ = writeln!(err, "error: {error}");
-                    return EXIT_INVALID;
-                }
+                Err(status) => return status,
             };
-            let status = report_build(&built, out);
-            if status != EXIT_OK {
-                return status;
-            }
             let network = match tap {
                 Some(name) => Network::Tap(name),
                 None => Network::User(forward),
@@ -226,6 +202,33 @@ where
                 EXIT_INVALID
             }
         },
+    }
+}
+
+/// `stackgen build`: builds and measures, prints where the files are and the report's summary.
+/// The build, or the exit code when it failed or the firmware is over a limit.
+fn build_firmware(
+    profile: PathBuf,
+    app: Option<PathBuf>,
+    target_dir: Option<PathBuf>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Built, u8> {
+    let options = BuildOptions {
+        profile,
+        app,
+        target_dir,
+        progress: Progress::Auto,
+    };
+    match firmware::build(&options) {
+        Ok(built) => match report_build(&built, out) {
+            EXIT_OK => Ok(built),
+            status => Err(status),
+        },
+        Err(error) => {
+            let _ = writeln!(err, "error: {error}");
+            Err(EXIT_INVALID)
+        }
     }
 }
 

@@ -44,20 +44,7 @@ const RX_BURST: usize = 1;
 /// SplitMix64. That is guessable and only fit for an emulator: a real board takes the seed from
 /// its hardware RNG (the STM32F407's `RNG` peripheral, for instance).
 fn boot_seed(mac: [u8; 6]) -> [u8; 16] {
-    let mut state = clock::now().total_micros();
-    for byte in mac {
-        state = state.rotate_left(8) ^ u64::from(byte);
-    }
-    let mut seed = [0u8; 16];
-    for chunk in seed.chunks_mut(8) {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-    }
-    seed
+    stack_runtime::seed::from_identity(&mac, clock::now().total_micros())
 }
 
 #[entry]

@@ -66,20 +66,7 @@ fn mac_from_uid(uid: [u8; 12]) -> [u8; 6] {
 /// hardware RNG (`RNG`, clocked by the 48 MHz PLL Q output it already sets up). The seed
 /// must come from that RNG before this firmware faces an untrusted network.
 fn boot_seed(uid: [u8; 12], boot_micros: u64) -> [u8; 16] {
-    let mut state = boot_micros;
-    for byte in uid {
-        state = state.rotate_left(8) ^ u64::from(byte);
-    }
-    let mut seed = [0u8; 16];
-    for chunk in seed.chunks_mut(8) {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
-    }
-    seed
+    stack_runtime::seed::from_identity(&uid, boot_micros)
 }
 
 /// Reads the link state when [`LINK_CHECK_INTERVAL`] has passed, and re-announces the

@@ -6,9 +6,7 @@ use core::net::Ipv4Addr;
 use super::{NextHop, Stack};
 use crate::stats::bump;
 use crate::time::Instant;
-use crate::wire::{
-    ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress, EthernetFrame,
-};
+use crate::wire::{ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress};
 
 const ARP_FRAME_LEN: usize = crate::wire::ethernet::HEADER_LEN + crate::wire::arp::PACKET_LEN;
 
@@ -77,17 +75,17 @@ impl Stack<'_> {
         let Some(mut packet) = self.alloc_packet() else {
             return false;
         };
+        let mac = self.mac;
         let buf = self.pool.buffer_mut(&packet);
-        let Some(buf) = buf.get_mut(..ARP_FRAME_LEN) else {
+        let Some(payload) = buf
+            .get_mut(..ARP_FRAME_LEN)
+            .and_then(|b| crate::wire::ethernet::emit_header(b, dst, mac, EtherType::Arp))
+        else {
             self.pool.free(packet);
             bump(&mut self.stats.tx_too_large);
             return false;
         };
-        let mut eth = EthernetFrame::new_unchecked(&mut *buf);
-        eth.set_dst_addr(dst);
-        eth.set_src_addr(self.mac);
-        eth.set_ethertype(EtherType::Arp);
-        repr.emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+        repr.emit(&mut ArpPacket::new_unchecked(payload));
         self.pool.set_len(&mut packet, ARP_FRAME_LEN);
         self.enqueue(packet, NextHop::Mac(dst), Instant::ZERO)
     }

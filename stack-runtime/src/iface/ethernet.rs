@@ -3,7 +3,7 @@
 use super::Stack;
 use crate::stats::bump;
 use crate::time::Instant;
-use crate::wire::{EtherType, EthernetAddress, EthernetFrame};
+use crate::wire::{EtherType, EthernetAddress};
 
 /// The Ethernet group address an IPv4 multicast group maps to (RFC 1112: 01:00:5e and the low
 /// 23 bits of the group).
@@ -17,11 +17,13 @@ impl Stack<'_> {
     /// drop counter.
     pub(crate) fn process_frame(&mut self, frame: &[u8], now: Instant) {
         bump(&mut self.stats.frames_rx);
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        // The header as an array: constant offsets, no bounds checks.
+        let Some((h, payload)) = frame.split_first_chunk::<{ crate::wire::ethernet::HEADER_LEN }>()
+        else {
             bump(&mut self.stats.eth_truncated);
             return;
         };
-        let dst = eth.dst_addr();
+        let dst = EthernetAddress([h[0], h[1], h[2], h[3], h[4], h[5]]);
         let for_us = dst == self.mac
             || dst.is_broadcast()
             || (dst.is_multicast() && self.accepts_multicast_mac(dst));
@@ -30,9 +32,9 @@ impl Stack<'_> {
             return;
         }
         let link_multicast = dst.is_multicast();
-        match eth.ethertype() {
-            EtherType::Arp => self.arp_input(eth.payload(), now),
-            EtherType::Ipv4 => self.ipv4_input(link_multicast, eth.payload(), now),
+        match EtherType::from(u16::from_be_bytes([h[12], h[13]])) {
+            EtherType::Arp => self.arp_input(payload, now),
+            EtherType::Ipv4 => self.ipv4_input(link_multicast, payload, now),
             _ => bump(&mut self.stats.eth_unknown_type),
         }
     }

@@ -22,13 +22,14 @@ fn request_to_reply(icmp: &mut [u8]) {
     if icmp.len() < ICMP_HEADER_LEN {
         return;
     }
-    let old_word = u16::from_be_bytes([icmp[0], icmp[1]]);
-    let old_sum = u16::from_be_bytes([icmp[2], icmp[3]]);
+    let Some(h) = icmp.first_chunk_mut::<4>() else {
+        return;
+    };
+    let old_word = u16::from_be_bytes([h[0], h[1]]);
+    let old_sum = u16::from_be_bytes([h[2], h[3]]);
     let reply = u8::from(Icmpv4Message::EchoReply);
-    let sum = adjust_checksum(old_sum, old_word, u16::from(reply) << 8);
-    icmp[0] = reply;
-    icmp[1] = 0;
-    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let sum = adjust_checksum(old_sum, old_word, u16::from(reply) << 8).to_be_bytes();
+    *h = [reply, 0, sum[0], sum[1]];
 }
 
 /// ICMP types that are errors: never answered with another error (RFC 1122 3.2.2).
@@ -79,8 +80,11 @@ impl Stack<'_> {
         };
         let repr = self.reply_repr(&info, data.len());
         let Some(packet) = self.build_ip_packet(&repr, |icmp| {
-            icmp.copy_from_slice(data);
-            request_to_reply(icmp);
+            // `icmp` is `data.len()` bytes long: the bound only keeps this panic-free.
+            if let Some(icmp) = icmp.get_mut(..data.len()) {
+                icmp.copy_from_slice(data);
+                request_to_reply(icmp);
+            }
         }) else {
             return;
         };
@@ -108,7 +112,9 @@ impl Stack<'_> {
         };
         let repr = self.reply_repr(&info, len);
         let ident = self.next_ident();
-        request_to_reply(&mut self.frag.buffer_mut(slot)[..len]);
+        if let Some(icmp) = self.frag.buffer_mut(slot).get_mut(..len) {
+            request_to_reply(icmp);
+        }
         self.frag.set_outgoing(
             slot,
             Outgoing {
@@ -164,12 +170,28 @@ impl Stack<'_> {
         };
         let repr = self.reply_repr(&info, ICMP_HEADER_LEN + quote.len());
         let Some(packet) = self.build_ip_packet(&repr, |icmp| {
-            icmp[ICMP_HEADER_LEN..].copy_from_slice(quote);
-            let mut p = Icmpv4Packet::new_unchecked(icmp);
-            p.set_msg_type(Icmpv4Message::DstUnreachable);
-            p.set_msg_code(reason.code());
-            p.clear_unused();
-            p.fill_checksum();
+            // `icmp` is the header and `quote.len()` bytes: the bounds only keep this
+            // panic-free.
+            let Some((header, data)) = icmp.split_first_chunk_mut::<ICMP_HEADER_LEN>() else {
+                return;
+            };
+            if let Some(data) = data.get_mut(..quote.len()) {
+                data.copy_from_slice(quote);
+            }
+            *header = [
+                u8::from(Icmpv4Message::DstUnreachable),
+                reason.code(),
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
+            let sum = (!checksum::data(icmp)).to_be_bytes();
+            if let Some(c) = icmp.get_mut(2..4) {
+                c.copy_from_slice(&sum);
+            }
         }) else {
             return;
         };

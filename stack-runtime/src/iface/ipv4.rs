@@ -14,9 +14,7 @@ use crate::pool::PacketBuf;
 use crate::stats::{Stats, bump};
 use crate::time::Instant;
 use crate::wire::ipv4::HEADER_LEN as IPV4_HEADER_LEN;
-use crate::wire::{
-    Error, EtherType, EthernetAddress, EthernetFrame, IpProtocol, Ipv4Packet, Ipv4Repr,
-};
+use crate::wire::{EtherType, EthernetAddress, IpProtocol, Ipv4Packet, Ipv4Repr};
 
 const ETH_LEN: usize = crate::wire::ethernet::HEADER_LEN;
 
@@ -48,35 +46,47 @@ impl Stack<'_> {
     /// Validate a received IPv4 packet (the Ethernet payload, padding included), decide
     /// whether it is for us, and hand it to reassembly or straight to its protocol. Every
     /// rejection increments exactly one drop counter.
+    // Out of line: inlined into `poll` (through `process_frame`), it cost about 230 bytes more.
+    #[inline(never)]
     pub(crate) fn ipv4_input(&mut self, link_multicast: bool, payload: &[u8], now: Instant) {
-        let packet = match Ipv4Packet::new_checked(payload) {
-            Ok(p) => p,
-            Err(Error::Truncated) => return bump(&mut self.stats.ipv4_truncated),
-            Err(_) => return bump(&mut self.stats.ipv4_malformed),
+        // The fixed header as an array: constant offsets, no bounds checks. The checks and
+        // their order are those of `Ipv4Packet::new_checked`, then the version.
+        let Some(h) = payload.first_chunk::<IPV4_HEADER_LEN>() else {
+            return bump(&mut self.stats.ipv4_truncated);
         };
-        if packet.version() != 4 {
+        let header_len = usize::from(h[0] & 0x0f) * 4;
+        let total_len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+        if header_len < IPV4_HEADER_LEN || total_len < header_len {
             return bump(&mut self.stats.ipv4_malformed);
         }
-        if !packet.verify_checksum() {
+        // Ethernet padding beyond the total length is ignored.
+        let Some(datagram) = payload.get(..total_len) else {
+            return bump(&mut self.stats.ipv4_truncated);
+        };
+        // `header_len <= total_len`: the split always succeeds.
+        let (header, data) = datagram.split_at_checked(header_len).unwrap_or_default();
+        if h[0] >> 4 != 4 {
+            return bump(&mut self.stats.ipv4_malformed);
+        }
+        if !crate::wire::ipv4::header_checksum_ok(header) {
             return bump(&mut self.stats.ipv4_bad_checksum);
         }
-        let src = packet.src_addr();
-        let dst = packet.dst_addr();
+        let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+        let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
         let own = self.config.ipv4.map(|c| c.address);
         if src.is_broadcast() || src.is_multicast() || Some(src) == own {
             return bump(&mut self.stats.ipv4_bad_src);
         }
-        if packet.hop_limit() == 0 {
+        if h[8] == 0 {
             return bump(&mut self.stats.ipv4_ttl_expired);
         }
+        let protocol = IpProtocol::from(h[9]);
         let kind = match self.classify_dst(dst) {
             Some(k) => k,
             // DHCP: a server's unicast reply to the address it offers arrives while the
             // interface has none yet (see `crate::dhcpv4`).
             #[cfg(feature = "dhcpv4")]
-            None if self.dhcp_accepts(dst, packet.next_header(), packet.payload()) => {
-                DstKind::Unicast
-            }
+            None if self.dhcp_accepts(dst, protocol, data) => DstKind::Unicast,
             None => return bump(&mut self.stats.ipv4_not_for_us),
         };
         // A unicast IP packet that arrived in a link-layer broadcast or multicast frame is
@@ -90,26 +100,24 @@ impl Stack<'_> {
         let info = IpInfo {
             src,
             dst,
-            protocol: packet.next_header(),
+            protocol,
             kind,
         };
-        let header_len = usize::from(packet.header_len());
-        let total_len = usize::from(packet.total_len());
-        // Ethernet padding beyond the total length is ignored.
-        let datagram = &payload[..total_len];
-        let data = &datagram[header_len..];
-        if packet.more_frags() || packet.frag_offset() != 0 {
+        let flags = u16::from_be_bytes([h[6], h[7]]);
+        let more_frags = flags & 0x2000 != 0;
+        // In bytes: the wire field × 8.
+        let frag_offset = (flags & 0x1fff) * 8;
+        if more_frags || frag_offset != 0 {
             let key = FragKey {
                 src,
                 dst,
-                ident: packet.ident(),
-                protocol: info.protocol,
+                ident: u16::from_be_bytes([h[4], h[5]]),
+                protocol,
             };
             let deadline = now + self.config.reassembly_timeout;
-            let offset = usize::from(packet.frag_offset());
             match self
                 .frag
-                .add(key, offset, packet.more_frags(), data, deadline)
+                .add(key, usize::from(frag_offset), more_frags, data, deadline)
             {
                 Ok(FragOutcome::Incomplete) => {}
                 Ok(FragOutcome::Complete { slot, len }) => {
@@ -293,14 +301,27 @@ impl Stack<'_> {
         let mut packet = self.alloc_packet()?;
         let ident = self.next_ident();
         let src_mac = self.mac;
-        let buf = &mut self.pool.buffer_mut(&packet)[..frame_len];
-        let mut eth = EthernetFrame::new_unchecked(&mut *buf);
-        eth.set_src_addr(src_mac);
-        eth.set_ethertype(EtherType::Ipv4);
-        repr.emit(&mut Ipv4Packet::new_unchecked(eth.payload_mut()), ident);
-        fill(&mut buf[ETH_LEN + IPV4_HEADER_LEN..]);
-        self.pool.set_len(&mut packet, frame_len);
-        Some(packet)
+        // The destination MAC is written when the packet leaves the transmit queue.
+        if let Some((eth, rest)) = self
+            .pool
+            .buffer_mut(&packet)
+            .get_mut(..frame_len)
+            .and_then(|b| b.split_first_chunk_mut::<ETH_LEN>())
+            && let Some((header, payload)) = rest.split_first_chunk_mut::<IPV4_HEADER_LEN>()
+        {
+            let ([s0, s1, s2, s3, s4, s5], [t0, t1]) =
+                (src_mac.0, u16::from(EtherType::Ipv4).to_be_bytes());
+            if let Some(src_and_type) = eth.last_chunk_mut::<8>() {
+                *src_and_type = [s0, s1, s2, s3, s4, s5, t0, t1];
+            }
+            repr.emit_header(header, ident, 0, false);
+            fill(payload);
+            self.pool.set_len(&mut packet, frame_len);
+            return Some(packet);
+        }
+        // Unreachable: `frame_len` fits a buffer (checked above).
+        self.pool.free(packet);
+        None
     }
 
     /// Send the datagrams parked in reassembly slots (large echo replies). False when the
@@ -395,34 +416,34 @@ pub(crate) fn emit_ip<D: Driver>(
         if off >= payload.len() && (off > 0 || !payload.is_empty()) {
             return true;
         }
-        let chunk_len = (payload.len() - off).min(max_chunk);
-        let chunk = &payload[off..off + chunk_len];
-        let more = off + chunk_len < payload.len();
+        let Some(rest) = payload.get(off..) else {
+            return true;
+        };
+        let chunk = rest.get(..max_chunk).unwrap_or(rest);
+        let chunk_len = chunk.len();
+        let more = chunk_len < rest.len();
         let Some(token) = driver.transmit(cx) else {
             bump(&mut stats.driver_tx_busy);
             return false;
         };
         let frame_len = ETH_LEN + IPV4_HEADER_LEN + chunk_len;
         token.consume(frame_len, |buf| {
-            if buf.len() < frame_len {
-                return;
-            }
-            let mut eth = EthernetFrame::new_unchecked(&mut *buf);
-            eth.set_dst_addr(addrs.dst);
-            eth.set_src_addr(addrs.src);
-            eth.set_ethertype(EtherType::Ipv4);
             let frag_repr = Ipv4Repr {
                 payload_len: chunk_len,
                 ..*repr
             };
-            let ip_buf = &mut buf[ETH_LEN..frame_len];
-            frag_repr.emit_fragment(
-                &mut Ipv4Packet::new_unchecked(&mut *ip_buf),
-                ident,
-                off as u16,
-                more,
-            );
-            ip_buf[IPV4_HEADER_LEN..].copy_from_slice(chunk);
+            let Some(ip_buf) = buf.get_mut(..frame_len).and_then(|b| {
+                crate::wire::ethernet::emit_header(b, addrs.dst, addrs.src, EtherType::Ipv4)
+            }) else {
+                return;
+            };
+            let Some((header, data)) = ip_buf.split_first_chunk_mut::<IPV4_HEADER_LEN>() else {
+                return;
+            };
+            frag_repr.emit_header(header, ident, off as u16, more);
+            if let Some(data) = data.get_mut(..chunk.len()) {
+                data.copy_from_slice(chunk);
+            }
         });
         bump(&mut stats.frames_tx);
         bump(&mut stats.ipv4_tx);

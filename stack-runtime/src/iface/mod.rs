@@ -285,6 +285,8 @@ pub struct Stack<'a> {
 impl<'a> Stack<'a> {
     /// A stack with `config`, running from `storage`, with Ethernet address `hardware_addr`.
     /// Nothing is sent until the first [`poll`](Self::poll), which announces the address.
+    // Out of line: inlined, every field of the configuration became a store of its own.
+    #[inline(never)]
     pub fn new(
         config: StackConfig,
         storage: StackStorage<'a>,

@@ -19,6 +19,7 @@ use crate::wire::{Icmpv4DstUnreachable, IpProtocol, Ipv4Repr, UdpPacket, checksu
 pub const MAX_UDP_PAYLOAD: usize = 65507;
 
 impl Stack<'_> {
+    #[inline(never)]
     pub(crate) fn udp_input(&mut self, info: IpInfo, data: &[u8], quote: &[u8], now: Instant) {
         let Ok(packet) = UdpPacket::new_checked(data) else {
             return bump(&mut self.stats.udp_malformed);
@@ -93,11 +94,17 @@ impl Stack<'_> {
         }
         let src_port = slot.port;
         let area = slot.tx.reserve(len).ok_or(UdpError::BufferFull)?;
-        let mut packet = UdpPacket::new_unchecked(&mut *area);
-        packet.set_src_port(src_port);
-        packet.set_dst_port(to.port());
-        packet.set_len(len as u16);
-        let sum = checksum::copy_and_checksum(&mut area[UDP_HEADER_LEN..], payload);
+        // `area` is `len` bytes: the header, then the payload.
+        let Some((header, data)) = area.split_first_chunk_mut::<UDP_HEADER_LEN>() else {
+            return Err(UdpError::TooLarge);
+        };
+        let (s, d, l) = (
+            src_port.to_be_bytes(),
+            to.port().to_be_bytes(),
+            (len as u16).to_be_bytes(),
+        );
+        *header = [s[0], s[1], d[0], d[1], l[0], l[1], 0, 0];
+        let sum = checksum::copy_and_checksum(data, payload);
         UdpPacket::new_unchecked(&mut *area).fill_checksum_with_payload_sum(src, *to.ip(), sum);
         let meta = RecordMeta {
             port: to.port(),
@@ -226,13 +233,18 @@ impl Stack<'_> {
             hop_limit: self.config.ttl,
         };
         let Some(packet) = self.build_ip_packet(&repr, |buf| {
-            let mut udp = UdpPacket::new_unchecked(&mut buf[..udp_len]);
-            udp.set_src_port(src_port);
-            udp.set_dst_port(dst_port);
-            udp.set_len(udp_len as u16);
-            udp.set_checksum(0);
-            fill(udp.payload_mut());
-            udp.fill_checksum(src, dst);
+            // `buf` is the `udp_len` bytes of the datagram.
+            let Some((header, payload)) = buf.split_first_chunk_mut::<UDP_HEADER_LEN>() else {
+                return;
+            };
+            let (s, d, l) = (
+                src_port.to_be_bytes(),
+                dst_port.to_be_bytes(),
+                (udp_len as u16).to_be_bytes(),
+            );
+            *header = [s[0], s[1], d[0], d[1], l[0], l[1], 0, 0];
+            fill(payload);
+            UdpPacket::new_unchecked(buf).fill_checksum(src, dst);
         }) else {
             return false;
         };

@@ -668,24 +668,30 @@ impl<'a> Repr<'a> {
         let Some((h, options)) = buf.split_first_chunk_mut::<HEADER_LEN>() else {
             return;
         };
-        h[field::OP] = if self.message_type.is_reply() {
+        let op = if self.message_type.is_reply() {
             BOOTREPLY
         } else {
             BOOTREQUEST
         };
-        h[field::HTYPE] = 1;
-        h[field::HLEN] = 6;
-        h[field::XID].copy_from_slice(&self.transaction_id.to_be_bytes());
-        h[field::SECS].copy_from_slice(&self.secs.to_be_bytes());
         let flags = if self.broadcast { FLAG_BROADCAST } else { 0 };
-        h[field::FLAGS].copy_from_slice(&flags.to_be_bytes());
-        h[field::CIADDR].copy_from_slice(&self.client_ip.octets());
-        h[field::YIADDR].copy_from_slice(&self.your_ip.octets());
-        h[field::SIADDR].copy_from_slice(&self.server_ip.octets());
-        h[field::GIADDR].copy_from_slice(&self.relay_agent_ip.octets());
-        h[field::CHADDR.start..field::CHADDR.start + 6]
-            .copy_from_slice(&self.client_hardware_addr.0);
-        h[field::COOKIE].copy_from_slice(&MAGIC_COOKIE);
+        // Whole-array stores: slice copies stay calls at opt-level "z".
+        let [x0, x1, x2, x3] = self.transaction_id.to_be_bytes();
+        let [s0, s1] = self.secs.to_be_bytes();
+        let [f0, f1] = flags.to_be_bytes();
+        let [c0, c1, c2, c3] = self.client_ip.octets();
+        let [y0, y1, y2, y3] = self.your_ip.octets();
+        let [v0, v1, v2, v3] = self.server_ip.octets();
+        let [g0, g1, g2, g3] = self.relay_agent_ip.octets();
+        let [m0, m1, m2, m3, m4, m5] = self.client_hardware_addr.0;
+        if let Some(fixed) = h.first_chunk_mut::<{ field::CHADDR.start + 6 }>() {
+            *fixed = [
+                op, 1, 6, 0, x0, x1, x2, x3, s0, s1, f0, f1, c0, c1, c2, c3, y0, y1, y2, y3, v0,
+                v1, v2, v3, g0, g1, g2, g3, m0, m1, m2, m3, m4, m5,
+            ];
+        }
+        if let Some(cookie) = h.last_chunk_mut::<4>() {
+            *cookie = MAGIC_COOKIE;
+        }
         let mut w = OptionWriter {
             buf: options,
             pos: 0,

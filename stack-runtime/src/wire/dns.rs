@@ -585,12 +585,15 @@ fn record_name(msg: &[u8], pos: usize) -> Result<(Name, usize), ParseError> {
 
 fn read_question(msg: &[u8], pos: usize) -> Result<(Question, usize), ParseError> {
     let (name, pos) = record_name(msg, pos)?;
-    let fixed = msg.get(pos..pos + 4).ok_or(ParseError::Truncated)?;
+    let &[t0, t1, c0, c1] = msg
+        .get(pos..)
+        .and_then(|m| m.first_chunk::<4>())
+        .ok_or(ParseError::Truncated)?;
     Ok((
         Question {
             name,
-            qtype: be16(fixed, 0),
-            qclass: be16(fixed, 2),
+            qtype: u16::from_be_bytes([t0, t1]),
+            qclass: u16::from_be_bytes([c0, c1]),
         },
         pos + 4,
     ))
@@ -598,12 +601,15 @@ fn read_question(msg: &[u8], pos: usize) -> Result<(Question, usize), ParseError
 
 fn read_record(msg: &[u8], pos: usize) -> Result<(Record<'_>, usize), ParseError> {
     let (name, pos) = record_name(msg, pos)?;
-    let fixed = msg.get(pos..pos + 10).ok_or(ParseError::Truncated)?;
-    let rtype = be16(fixed, 0);
-    let class = be16(fixed, 2);
-    let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+    let &[t0, t1, c0, c1, l0, l1, l2, l3, r0, r1] = msg
+        .get(pos..)
+        .and_then(|m| m.first_chunk::<10>())
+        .ok_or(ParseError::Truncated)?;
+    let rtype = u16::from_be_bytes([t0, t1]);
+    let class = u16::from_be_bytes([c0, c1]);
+    let ttl = u32::from_be_bytes([l0, l1, l2, l3]);
     let ttl = if ttl > i32::MAX as u32 { 0 } else { ttl };
-    let rdlen = usize::from(be16(fixed, 8));
+    let rdlen = usize::from(u16::from_be_bytes([r0, r1]));
     let start = pos + 10;
     let rdata = msg.get(start..start + rdlen).ok_or(ParseError::Truncated)?;
     let data = match (rtype, class) {
@@ -657,16 +663,24 @@ impl QueryRepr<'_> {
     }
 
     /// Write the query into the first [`buffer_len`](Self::buffer_len) bytes of `buf`.
+    /// A shorter `buf` gets nothing past its end.
     pub fn emit(&self, buf: &mut [u8]) {
-        let buf = &mut buf[..self.buffer_len()];
-        let mut p = Packet::new_unchecked(&mut *buf);
-        p.set_id(self.id);
-        p.set_flags(if self.recursion_desired { FLAG_RD } else { 0 });
-        p.set_counts(1, 0, 0, 0);
-        let n = self.name.len();
-        buf[HEADER_LEN..HEADER_LEN + n].copy_from_slice(self.name.as_wire());
-        buf[HEADER_LEN + n..HEADER_LEN + n + 2].copy_from_slice(&self.qtype.to_be_bytes());
-        buf[HEADER_LEN + n + 2..HEADER_LEN + n + 4].copy_from_slice(&CLASS_IN.to_be_bytes());
+        let Some((header, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() else {
+            return;
+        };
+        let id = self.id.to_be_bytes();
+        let flags = (if self.recursion_desired { FLAG_RD } else { 0 }).to_be_bytes();
+        // One question, no records.
+        *header = [id[0], id[1], flags[0], flags[1], 0, 1, 0, 0, 0, 0, 0, 0];
+        let wire = self.name.as_wire();
+        let Some((name, tail)) = rest.split_at_mut_checked(wire.len()) else {
+            return;
+        };
+        name.copy_from_slice(wire);
+        if let Some(tail) = tail.first_chunk_mut::<4>() {
+            let (t, c) = (self.qtype.to_be_bytes(), CLASS_IN.to_be_bytes());
+            *tail = [t[0], t[1], c[0], c[1]];
+        }
     }
 }
 

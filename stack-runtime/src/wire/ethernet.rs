@@ -35,6 +35,25 @@ pub enum EtherType {
     Unknown(u16),
 }
 
+/// Write the header of a frame from `src` to `dst` carrying `ethertype` at the front of
+/// `frame`; returns the rest (the payload), `None` when `frame` is shorter than a header.
+/// Constant offsets, no panicking path: one copy for every sender.
+#[inline(never)]
+pub(crate) fn emit_header(
+    frame: &mut [u8],
+    dst: EthernetAddress,
+    src: EthernetAddress,
+    ethertype: EtherType,
+) -> Option<&mut [u8]> {
+    let (h, payload) = frame.split_first_chunk_mut::<HEADER_LEN>()?;
+    let t = u16::from(ethertype).to_be_bytes();
+    let (d, s) = (dst.0, src.0);
+    *h = [
+        d[0], d[1], d[2], d[3], d[4], d[5], s[0], s[1], s[2], s[3], s[4], s[5], t[0], t[1],
+    ];
+    Some(payload)
+}
+
 impl From<u16> for EtherType {
     fn from(v: u16) -> Self {
         match v {

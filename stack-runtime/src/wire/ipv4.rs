@@ -326,6 +326,11 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
 /// Folded sum of a received header: the common 20-byte one as five words summed inline,
 /// any other length (options) through [`checksum::data`].
+/// True when the checksum of `header` (options included) verifies.
+pub(crate) fn header_checksum_ok(header: &[u8]) -> bool {
+    header_sum(header) == 0xffff
+}
+
 #[inline]
 fn header_sum(header: &[u8]) -> u16 {
     match <&[u8; HEADER_LEN]>::try_from(header) {
@@ -402,20 +407,50 @@ impl Repr {
         frag_offset: u16,
         more_frags: bool,
     ) {
-        packet.set_version(4);
-        packet.set_header_len(HEADER_LEN as u8);
-        packet.set_dscp(0);
-        packet.set_ecn(0);
-        packet.set_total_len(HEADER_LEN.wrapping_add(self.payload_len) as u16);
-        packet.set_ident(ident);
-        packet.clear_flags();
-        packet.set_more_frags(more_frags);
-        packet.set_frag_offset(frag_offset);
-        packet.set_hop_limit(self.hop_limit);
-        packet.set_next_header(self.next_header);
-        packet.set_src_addr(self.src_addr);
-        packet.set_dst_addr(self.dst_addr);
-        packet.fill_checksum();
+        if let Some(h) = packet.buffer.as_mut().first_chunk_mut::<HEADER_LEN>() {
+            self.emit_header(h, ident, frag_offset, more_frags);
+        }
+    }
+
+    /// [`emit_fragment`](Self::emit_fragment) into a header array: constant offsets, no
+    /// read-modify-write of the fields, one copy for every caller.
+    #[inline(never)]
+    pub(crate) fn emit_header(
+        &self,
+        h: &mut [u8; HEADER_LEN],
+        ident: u16,
+        frag_offset: u16,
+        more_frags: bool,
+    ) {
+        let flags = ((frag_offset / 8) & OFFSET_MASK) | if more_frags { FLAG_MF } else { 0 };
+        let total = (HEADER_LEN.wrapping_add(self.payload_len) as u16).to_be_bytes();
+        let (ident, flags) = (ident.to_be_bytes(), flags.to_be_bytes());
+        let (src, dst) = (self.src_addr.octets(), self.dst_addr.octets());
+        *h = [
+            0x45,
+            0,
+            total[0],
+            total[1],
+            ident[0],
+            ident[1],
+            flags[0],
+            flags[1],
+            self.hop_limit,
+            u8::from(self.next_header),
+            0,
+            0,
+            src[0],
+            src[1],
+            src[2],
+            src[3],
+            dst[0],
+            dst[1],
+            dst[2],
+            dst[3],
+        ];
+        let sum = (!checksum::data(h)).to_be_bytes();
+        h[10] = sum[0];
+        h[11] = sum[1];
     }
 }
 

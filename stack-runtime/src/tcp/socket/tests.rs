@@ -1252,7 +1252,11 @@ fn a_pure_ack_after_a_timeout_carries_the_highest_sequence_sent() {
     assert_eq!(sent.len(), 3, "{sent:?}");
     h.advance(1000);
     let again = h.out_one();
-    assert_eq!(again.seq, ISS + 1, "the timeout retransmits the first segment");
+    assert_eq!(
+        again.seq,
+        ISS + 1,
+        "the timeout retransmits the first segment"
+    );
     // The peer's old data arrives again: answered at once, with a pure ACK.
     let old = In {
         seq: (IRS + 1).0,
@@ -1267,5 +1271,9 @@ fn a_pure_ack_after_a_timeout_carries_the_highest_sequence_sent() {
     let ack = h.out_one();
     assert!(ack.data.is_empty(), "{ack:?}");
     assert_eq!(ack.ack, Some(IRS + 6));
-    assert_eq!(ack.seq, ISS + 1 + 3 * MSS, "SND.MAX, not the rewound snd_nxt");
+    assert_eq!(
+        ack.seq,
+        ISS + 1 + 3 * MSS,
+        "SND.MAX, not the rewound snd_nxt"
+    );
 }
