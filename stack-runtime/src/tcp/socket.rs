@@ -63,6 +63,10 @@ const SACK: bool = cfg!(feature = "tcp-sack");
 /// Segments one socket sends per `dispatch` at most, so one busy socket cannot starve the
 /// others within a poll.
 const MAX_SEGMENTS_PER_DISPATCH: usize = 64;
+/// Bounds of the override timeout after which data held back by sender-side silly-window
+/// avoidance is sent anyway (RFC 1122 §4.2.3.4: 0.1 to 1 s); within them, one RTO.
+const SWS_OVERRIDE_MIN: Duration = Duration::from_millis(100);
+const SWS_OVERRIDE_MAX: Duration = Duration::from_secs(1);
 
 /// The connection states of RFC 9293 §3.3.2 (`Listen` belongs to listeners, not to sockets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1183,13 +1187,16 @@ impl TcpSlot {
         if self.snd_wl1 < seg.seq_number
             || (self.snd_wl1 == seg.seq_number && seq_ge(ack, self.snd_wl2))
         {
+            // The persist timer probes a zero window, or (RFC 1122 §4.2.3.4) is the override
+            // timer of data that sender SWS avoidance holds back from a small one: either way
+            // it starts afresh when the window opens or closes (`dispatch` re-arms it).
+            if (window > 0) != (self.snd_wnd > 0) {
+                self.timers.stop_persist();
+            }
             self.snd_wnd = window;
             self.max_snd_wnd = self.max_snd_wnd.max(window);
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = ack;
-            if window > 0 {
-                self.timers.stop_persist();
-            }
         }
     }
 
@@ -1611,7 +1618,32 @@ impl TcpSlot {
         }
         // Zero window: probe with one byte beyond the window when the persist timer fires.
         let data_end = self.sendq.end();
-        if self.snd_wnd == 0 && data_end > self.snd_nxt && self.snd_max == self.snd_una {
+        let held = data_end > self.snd_nxt && self.snd_max == self.snd_una;
+        if self.snd_wnd > 0 {
+            // RFC 1122 §4.2.3.4: data waits, nothing is in flight (so no ACK will come), and the
+            // window is open but too small for sender SWS avoidance: send what fits when the
+            // override timer (the persist timer, armed with the override timeout) expires, so a
+            // lost window update cannot stall the connection.
+            if held && self.sends_data() {
+                if probe {
+                    let len = (data_end - self.snd_nxt)
+                        .min(self.snd_wnd)
+                        .min(self.data_mss());
+                    let seq = self.snd_nxt;
+                    if !self.send_range(pool, stats, now, seq, len, &mut emit) {
+                        return false;
+                    }
+                    self.timers.stop_persist();
+                    sent += 1;
+                } else {
+                    let timeout = self.rtt.rto().clamp(SWS_OVERRIDE_MIN, SWS_OVERRIDE_MAX);
+                    self.timers
+                        .start_persist(&config.timer_config(), now, timeout);
+                }
+            } else if self.timers.persisting() {
+                self.timers.stop_persist();
+            }
+        } else if held {
             if probe {
                 // An old sequence number makes the peer answer with its current window
                 // (RFC 9293 §3.8.6.1 allows any probe the receiver must acknowledge).
@@ -1669,6 +1701,18 @@ impl TcpSlot {
         }
     }
 
+    /// True in the states that send data (and the FIN after it).
+    fn sends_data(&self) -> bool {
+        matches!(
+            self.state,
+            TcpState::Established
+                | TcpState::CloseWait
+                | TcpState::FinWait1
+                | TcpState::Closing
+                | TcpState::LastAck
+        )
+    }
+
     /// Bytes written but not yet sent (beyond SND.NXT).
     fn unsent(&self) -> usize {
         self.sendq.end() - self.snd_nxt
@@ -1677,14 +1721,7 @@ impl TcpSlot {
     /// The next segment of new data (or of go-back retransmission) that the windows, Nagle
     /// and sender SWS avoidance allow: `(seq, len)`, `len` 0 for a lone FIN.
     fn next_data_segment(&mut self, now: Instant) -> Option<(SeqNumber, usize)> {
-        if !matches!(
-            self.state,
-            TcpState::Established
-                | TcpState::CloseWait
-                | TcpState::FinWait1
-                | TcpState::Closing
-                | TcpState::LastAck
-        ) {
+        if !self.sends_data() {
             return None;
         }
         let data_end = self.sendq.end();

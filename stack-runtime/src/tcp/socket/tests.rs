@@ -1277,3 +1277,46 @@ fn a_pure_ack_after_a_timeout_carries_the_highest_sequence_sent() {
         "SND.MAX, not the rewound snd_nxt"
     );
 }
+
+#[test]
+fn rfc1122_4_2_3_4_override_timeout_sends_what_fits_a_small_window() {
+    // The peer offers a small non-zero window (its update that would open it further may be
+    // lost): sender SWS avoidance holds the data, but only until the override timeout
+    // (RFC 1122 §4.2.3.4, 0.1–1 s; here one RTO, 1 s); then what fits goes out.
+    let mut h = Harness::new(TcpConfig {
+        no_delay: false,
+        ..plain_config()
+    });
+    h.established();
+    h.ack(0, ISS + 1, 100);
+    let data = pattern(1000);
+    assert_eq!(h.write(&data), 1000);
+    // No tinygram at once, nor before the timeout.
+    h.out_none();
+    h.advance(999);
+    h.out_none();
+    h.advance(1);
+    let s = h.out_one();
+    assert_eq!((s.seq, s.data.as_slice()), (ISS + 1, &data[..100]));
+    assert_eq!(h.stats.tcp_window_probes, 0);
+    h.out_none();
+    // Acknowledged with the same small window: held again, for a whole new timeout (one RTO,
+    // 200 ms now that the ACK gave an RTT sample, within RFC 1122's 0.1–1 s).
+    h.advance(50);
+    h.ack(0, ISS + 101, 100);
+    h.out_none();
+    let timeout = h.sock.rtt.rto().total_millis();
+    assert_eq!(timeout, 200);
+    h.advance(timeout - 1);
+    h.out_none();
+    h.advance(1);
+    let s = h.out_one();
+    assert_eq!((s.seq, s.data.as_slice()), (ISS + 101, &data[100..200]));
+    // The window opens: the rest goes at once and no override timer is left behind.
+    h.ack(0, ISS + 201, 65535);
+    let s = h.out_one();
+    assert_eq!((s.seq, s.data.as_slice()), (ISS + 201, &data[200..]));
+    h.ack(0, ISS + 1001, 65535);
+    h.out_none();
+    assert_eq!(h.sock.next_deadline(), None);
+}
