@@ -8,14 +8,18 @@
 //! their listener's backlog. When a discard connection ends, the console gets the line
 //! `discard: connection closed after N bytes` (the end-to-end tests check N).
 
-use core::net::SocketAddrV4;
 use core::ops::Range;
 
 use qemu_mps2_an386::{println, warn};
-use stack_runtime::{TcpError, TcpHandle, TcpListener, UdpError, UdpHandle};
+use stack_runtime::{TcpError, TcpHandle, TcpListener, UdpError};
 use static_cell::ConstStaticCell;
 
 use crate::net::{self, Net};
+
+#[path = "../../shared/udp_echo.rs"]
+mod udp_echo;
+
+pub use udp_echo::UdpEcho;
 
 /// The echo port (RFC 862), UDP and TCP.
 pub const ECHO_PORT: u16 = 7;
@@ -78,7 +82,7 @@ impl Services {
     /// Binds and listens on every service's port.
     pub fn start(net: &mut Net) -> Result<Services, StartError> {
         Ok(Services {
-            udp_echo: UdpEcho::bind(net, ECHO_PORT).map_err(StartError::Udp)?,
+            udp_echo: UdpEcho::bind(net, ECHO_PORT, DATAGRAM.take()).map_err(StartError::Udp)?,
             tcp: TcpServices::listen(net)?,
         })
     }
@@ -88,64 +92,6 @@ impl Services {
         let udp = self.udp_echo.poll(net);
         let tcp = self.tcp.poll(net);
         udp || tcp
-    }
-}
-
-/// UDP echo: every datagram goes back to its sender unchanged.
-#[derive(Debug)]
-pub struct UdpEcho {
-    socket: UdpHandle,
-    buffer: &'static mut [u8; DATAGRAM_MAX],
-    /// A received datagram whose echo did not fit the transmit buffer yet: sent after the next
-    /// poll drained it, before anything else is read, so none is lost here.
-    pending: Option<(usize, SocketAddrV4)>,
-    /// Datagrams echoed.
-    pub replies: u32,
-    /// Datagrams that could never be echoed (no route back, too large).
-    pub unsent: u32,
-}
-
-impl UdpEcho {
-    /// Binds the echo socket to `port`.
-    pub fn bind(net: &mut Net, port: u16) -> Result<UdpEcho, UdpError> {
-        Ok(UdpEcho {
-            socket: net.udp_bind(port)?,
-            buffer: DATAGRAM.take(),
-            pending: None,
-            replies: 0,
-            unsent: 0,
-        })
-    }
-
-    /// Echoes every datagram waiting; true if any was echoed.
-    pub fn poll(&mut self, net: &mut Net) -> bool {
-        let mut echoed = false;
-        loop {
-            let (len, from) = match self.pending.take() {
-                Some(datagram) => datagram,
-                None => match net.udp_recv_from(self.socket, &mut self.buffer[..]) {
-                    Ok(datagram) => datagram,
-                    Err(UdpError::WouldBlock) => return echoed,
-                    // Larger than the buffer: counted by the stack (`udp_recv_truncated`).
-                    Err(UdpError::Truncated) => continue,
-                    Err(error) => {
-                        warn!("udp echo: receive failed: {error}");
-                        return echoed;
-                    }
-                },
-            };
-            match net.udp_send_to(self.socket, &self.buffer[..len], from) {
-                Ok(()) => {
-                    echoed = true;
-                    self.replies = self.replies.wrapping_add(1);
-                }
-                Err(UdpError::BufferFull) => {
-                    self.pending = Some((len, from));
-                    return echoed;
-                }
-                Err(_) => self.unsent = self.unsent.wrapping_add(1),
-            }
-        }
     }
 }
 
