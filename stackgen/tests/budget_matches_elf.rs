@@ -11,89 +11,15 @@
 //! Skipped (with a message) when the `thumbv7em-none-eabihf` standard library is not installed
 //! (`rustup target add thumbv7em-none-eabihf`; `cargo xtask test` adds it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+mod common;
+
+use common::{TARGET, llvm_size, repository, target_dir, target_installed};
 use stackgen::build::cargo::Progress;
 use stackgen::build::firmware::{self, BuildOptions, Built};
 use stackgen::build::model::RamSection;
-
-/// The Cortex-M target of the firmware profiles.
-const TARGET: &str = "thumbv7em-none-eabihf";
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("stackgen/ is inside the repository")
-        .to_path_buf()
-}
-
-/// The target directory this test executable was built in (`<target>/debug/deps/<test>`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("cannot locate the test executable");
-    exe.parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("the test executable is inside <target>/<profile>/deps")
-        .to_path_buf()
-}
-
-fn target_installed() -> bool {
-    let Ok(out) = Command::new("rustc")
-        .args(["--print", "target-libdir", "--target", TARGET])
-        .output()
-    else {
-        return false;
-    };
-    out.status.success() && Path::new(String::from_utf8_lossy(&out.stdout).trim()).is_dir()
-}
-
-/// `llvm-size` of the toolchain's `llvm-tools` component (rust-toolchain.toml lists it), else
-/// the one on `PATH`.
-fn llvm_size() -> PathBuf {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("cannot run rustc");
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    let host = Command::new("rustc")
-        .args(["--print", "host-tuple"])
-        .output()
-        .expect("cannot run rustc");
-    let host = String::from_utf8_lossy(&host.stdout).trim().to_string();
-    let component = Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(host)
-        .join("bin/llvm-size");
-    if component.is_file() {
-        component
-    } else {
-        PathBuf::from("llvm-size")
-    }
-}
-
-/// llvm-size's Berkeley `text data bss` of `elf`.
-fn berkeley(elf: &Path) -> (u64, u64, u64) {
-    let out = Command::new(llvm_size())
-        .arg(elf)
-        .output()
-        .expect("cannot run llvm-size: rustup component add llvm-tools");
-    assert!(
-        out.status.success(),
-        "llvm-size failed on {}",
-        elf.display()
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let numbers: Vec<u64> = text
-        .lines()
-        .nth(1)
-        .expect("llvm-size prints a header and a row")
-        .split_whitespace()
-        .take(3)
-        .map(|n| n.parse().expect("llvm-size prints numbers"))
-        .collect();
-    (numbers[0], numbers[1], numbers[2])
-}
 
 /// Builds `profile` (with `app`, else its own), then checks the pools and the totals.
 fn build_and_check(profile: &str, app: Option<&str>, needs_thumb: bool) -> Option<Built> {
@@ -146,7 +72,8 @@ fn build_and_check(profile: &str, app: Option<&str>, needs_thumb: bool) -> Optio
             row.id
         );
     }
-    let (text, data, bss) = berkeley(&built.elf);
+    let (text, data, bss) =
+        llvm_size(&built.elf).expect("llvm-size is not installed: rustup component add llvm-tools");
     assert_eq!(
         (
             report.sections.text,

@@ -16,10 +16,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::{TARGET, target_dir, target_installed};
 use stackgen::codegen::{self, RuntimeDependency};
 use stackgen::source::Source;
-
-const TARGET: &str = "thumbv7em-none-eabihf";
 
 /// The protocols of one firmware build (ARP and IPv4 are always on).
 #[derive(Debug, Clone, Copy)]
@@ -248,28 +249,6 @@ fn panic(_: &core::panic::PanicInfo) -> ! {{
 }}
 "#
     )
-}
-
-/// The test executable's target directory (`<target>/debug/deps/…` → `<target>`).
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .unwrap()
-        .ancestors()
-        .nth(3)
-        .expect("the test executable is inside <target>/<profile>/deps")
-        .to_path_buf()
-}
-
-fn target_installed() -> bool {
-    let Ok(output) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
-        return false;
-    };
-    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(TARGET)
-        .join("lib")
-        .is_dir()
 }
 
 /// Generates the stack crate and the application for one variant under `root`, builds the

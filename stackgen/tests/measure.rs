@@ -11,19 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+
+use common::{TARGET, llvm_size, llvm_tool, repository, target_installed};
 use stackgen::build::measure::{self, MeasureOptions};
 use stackgen::build::model::{FlashOwner, Measurement, PoolSymbol, RamSection};
-
-/// The target every firmware here is built for.
-const TARGET: &str = "thumbv7em-none-eabihf";
-
-/// The repository root.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("stackgen/ has a parent")
-        .to_path_buf()
-}
 
 /// The fixture firmware's crate directory.
 fn fixture_dir() -> PathBuf {
@@ -45,55 +37,6 @@ fn cargo() -> Command {
         command.env_remove(var);
     }
     command
-}
-
-/// Whether the standard library of the Cortex-M target is installed.
-fn target_installed() -> bool {
-    let output = Command::new("rustc")
-        .current_dir(fixture_dir())
-        .args(["--print", "target-libdir", "--target", TARGET])
-        .output();
-    match output {
-        Ok(out) if out.status.success() => {
-            let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            Path::new(&dir).is_dir()
-        }
-        _ => false,
-    }
-}
-
-/// An LLVM tool of the rustup component `llvm-tools`, else one on `PATH`.
-fn llvm_tool(name: &str) -> Option<PathBuf> {
-    let rustc = |args: &[&str]| -> Option<String> {
-        let out = Command::new("rustc")
-            .current_dir(repo_root())
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    };
-    if let (Some(sysroot), Some(version)) = (rustc(&["--print", "sysroot"]), rustc(&["-vV"]))
-        && let Some(host) = version
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .map(str::trim)
-    {
-        let tool = Path::new(sysroot.trim())
-            .join("lib/rustlib")
-            .join(host)
-            .join("bin")
-            .join(name);
-        if tool.is_file() {
-            return Some(tool);
-        }
-    }
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|tool| tool.is_file())
-    })
 }
 
 /// Builds the fixture firmware once per test run; `None` (after saying why) when it cannot
@@ -124,32 +67,6 @@ fn fixture_elf() -> Option<&'static Path> {
         )
     })
     .as_deref()
-}
-
-/// llvm-size's Berkeley totals `(text, data, bss)` of `elf`, if llvm-size is installed.
-fn llvm_size(elf: &Path) -> Option<(u64, u64, u64)> {
-    let Some(tool) = llvm_tool("llvm-size") else {
-        println!(
-            "skipped the llvm-size comparison: no llvm-size (rustup component add llvm-tools)"
-        );
-        return None;
-    };
-    let out = Command::new(tool)
-        .arg(elf)
-        .output()
-        .expect("cannot run llvm-size");
-    assert!(out.status.success(), "llvm-size failed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let row = text
-        .lines()
-        .nth(1)
-        .expect("llvm-size prints a header and a row");
-    let numbers: Vec<u64> = row
-        .split_whitespace()
-        .take(3)
-        .map(|n| n.parse().expect("a number"))
-        .collect();
-    Some((numbers[0], numbers[1], numbers[2]))
 }
 
 /// Compares `measure::write_bin` with `llvm-objcopy -O binary` (or rust-objcopy).
@@ -183,12 +100,15 @@ fn check_bin_matches_objcopy(elf: &Path, scratch: &Path) {
 
 /// The invariants every measurement keeps, and llvm-size's agreement.
 fn check_totals(elf: &Path, m: &Measurement) {
-    if let Some((text, data, bss)) = llvm_size(elf) {
-        assert_eq!(
+    match llvm_size(elf) {
+        Some((text, data, bss)) => assert_eq!(
             (m.sections.text, m.sections.data, m.sections.bss),
             (text, data, bss),
             "sections differ from llvm-size"
-        );
+        ),
+        None => println!(
+            "skipped the llvm-size comparison: no llvm-size (rustup component add llvm-tools)"
+        ),
     }
     let pools: u64 = m.pools.iter().map(|p| p.bytes).sum();
     let other: u64 = m.other_ram.iter().map(|g| g.data + g.bss).sum();
@@ -442,9 +362,9 @@ fn qemu_services_measures_exactly() {
         return;
     };
     let firmware_dir = target_dir.join("firmware");
-    let manifest = repo_root().join("examples/qemu-services/Cargo.toml");
+    let manifest = repository().join("examples/qemu-services/Cargo.toml");
     let status = cargo()
-        .current_dir(repo_root().join("examples/qemu-services"))
+        .current_dir(repository().join("examples/qemu-services"))
         .args(["build", "--release", "--locked", "--manifest-path"])
         .arg(&manifest)
         .arg("--target-dir")
@@ -460,7 +380,7 @@ fn qemu_services_measures_exactly() {
         .join(TARGET)
         .join("release")
         .join("qemu-services");
-    let app_dir = repo_root().join("examples/qemu-services");
+    let app_dir = repository().join("examples/qemu-services");
     let options = MeasureOptions {
         pools: &[],
         app_dir: Some(&app_dir),

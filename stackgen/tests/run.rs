@@ -8,31 +8,16 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{repository, target_dir};
+
 /// Building the firmware (usually already built) and booting it.
 const READY_TIMEOUT: Duration = Duration::from_secs(300);
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("stackgen/ is inside the repository")
-        .to_path_buf()
-}
-
-/// The target directory this test executable was built in.
-fn target_dir() -> PathBuf {
-    std::env::current_exe()
-        .expect("test executable")
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("inside <target>/<profile>/deps")
-        .to_path_buf()
-}
 
 fn have(program: &str, arg: &str) -> bool {
     Command::new(program)
