@@ -229,6 +229,10 @@ fn totals_and_percentages() {
     assert_eq!(report.ram.pools_estimate, POOLS_TOTAL);
     assert_eq!(report.ram.other_total, 1_672);
     assert_eq!(report.ram.unattributed, 0);
+    assert_eq!(
+        report.ram.stack_bytes, POOLS_TOTAL,
+        "no stack_runtime statics here"
+    );
     assert_eq!(report.ram.usage.total, RAM_TOTAL);
     assert_eq!(RAM_TOTAL, 61_592);
     assert_eq!(report.ram.usage.spare, Some(65_536 - 61_592));
@@ -309,7 +313,7 @@ fn totals_and_percentages() {
     assert_eq!(lines[1], "flash  71,716 B of 128 KiB (131,072 B), 54.7%");
     assert_eq!(
         lines[2],
-        "stack  42,484 B of flash, 59.2% of the image (stack-runtime 41,188 B + generated code 1,296 B)"
+        "stack  42,484 B of flash, 59.2% of the image (stack-runtime 41,188 B + generated code 1,296 B); 51,728 B of static RAM"
     );
 }
 
@@ -530,6 +534,28 @@ fn no_limits() {
             .starts_with("RAM    61,592 B, no budget.ram_max")
     );
     assert!(report.html().contains("<svg"));
+}
+
+#[test]
+fn stack_ram_is_the_pools_and_stack_runtime_statics() {
+    let mut inputs = inputs();
+    inputs.measurement.other_ram.push(RamGroup {
+        owner: "stack_runtime".into(),
+        data: 4,
+        bss: 60,
+    });
+    inputs.measurement.sections.bss += 60;
+    inputs.measurement.sections.data += 4;
+    let report = BuildReport::new(inputs);
+    // The driver's and the executor's statics stay out; stack-runtime's own count.
+    assert_eq!(report.ram.stack_bytes, POOLS_TOTAL + 64);
+    assert_eq!(report.ram.usage.total, RAM_TOTAL + 64);
+    let md = report.markdown();
+    let line = format!(
+        "The network stack takes {} of static RAM",
+        stackgen::build::report::numbers::bytes(POOLS_TOTAL + 64)
+    );
+    assert!(md.contains(&line), "{md}");
 }
 
 #[test]

@@ -156,6 +156,10 @@ pub struct RamReport {
     pub unattributed: u64,
     /// The board's call-stack reserve.
     pub stack_reserve: u64,
+    /// The network stack's static RAM: the pools plus stack-runtime's own statics. The board
+    /// driver's buffers (the Ethernet DMA rings) and the application's statics are not in it,
+    /// as lwIP's RAM figure leaves out the vendor HAL's; they are in the total.
+    pub stack_bytes: u64,
     /// `.data` + `.bss` + stack reserve against `budget.ram_max`.
     pub usage: Usage,
 }
@@ -381,6 +385,12 @@ fn ram_report(
     other.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.owner.cmp(&b.owner)));
     let other_total: u64 = other.iter().map(|o| o.bytes).sum();
     let statics = measurement.sections.ram();
+    let stack_bytes = pools_measured
+        + other
+            .iter()
+            .filter(|o| o.owner == STACK_CRATE)
+            .map(|o| o.bytes)
+            .sum::<u64>();
     RamReport {
         pools,
         pools_estimate,
@@ -390,9 +400,13 @@ fn ram_report(
         other_total,
         unattributed: statics.saturating_sub(pools_measured + other_total),
         stack_reserve,
+        stack_bytes,
         usage: Usage::new(statics + stack_reserve, ram_max),
     }
 }
+
+/// The crate whose statics count as the network stack's RAM besides the pools.
+const STACK_CRATE: &str = "stack_runtime";
 
 /// The owner for people.
 pub fn owner_label(owner: FlashOwner) -> &'static str {

@@ -123,6 +123,7 @@ struct View<'a> {
     other: Vec<OtherLine>,
     unattributed_ram: Option<String>,
     stack_reserve: String,
+    ram_stack: String,
     flash: UsageView,
     groups: Vec<GroupLine>,
     flash_stack: String,
@@ -248,6 +249,7 @@ impl<'a> View<'a> {
                 })
                 .collect(),
             unattributed_ram: (ram.unattributed > 0).then(|| bytes(ram.unattributed)),
+            ram_stack: bytes(ram.stack_bytes),
             stack_reserve: bytes(ram.stack_reserve),
             flash: UsageView::new("budget.flash_max", &flash.usage),
             groups: flash
@@ -362,7 +364,7 @@ pub fn summary(report: &BuildReport) -> String {
         .map(|g| format!("{} {}", g.label, bytes(g.bytes)))
         .collect();
     lines.push(format!(
-        "stack  {} of flash{}{}",
+        "stack  {} of flash{}{}; {} of static RAM",
         v.flash_stack,
         v.flash_stack_share
             .as_ref()
@@ -371,7 +373,8 @@ pub fn summary(report: &BuildReport) -> String {
             String::new()
         } else {
             format!(" ({})", parts.join(" + "))
-        }
+        },
+        v.ram_stack
     ));
     if let Some(a) = &v.ram_advice {
         let changes: Vec<String> = a
