@@ -48,7 +48,7 @@ use crate::stats::{bump, gauge};
 use crate::time::{Duration, Instant};
 use crate::wire::UdpPacket;
 use crate::wire::dhcpv4::MAX_DNS_SERVERS;
-use crate::wire::dns::{self, Message, Name, NameError, ParseError, QueryRepr, Rcode, RecordData};
+use crate::wire::dns::{self, Name, NameError, ParseError, QueryRepr, Rcode};
 
 /// Configured servers at most (also the most taken from a DHCP lease).
 pub const MAX_SERVERS: usize = MAX_DNS_SERVERS;
@@ -269,36 +269,38 @@ impl DnsClient<'_> {
         Some(e.addr)
     }
 
+    /// Cache `addr` for `name` for `ttl` seconds (clamped to the configured range): in the
+    /// entry that already holds `name`, else the first free or expired one, else the least
+    /// recently used.
     fn cache_insert(&mut self, name: &Name, addr: Ipv4Addr, ttl: u32, now: Instant) {
         let ttl = ttl.clamp(
             self.config.min_ttl,
             self.config.max_ttl.max(self.config.min_ttl),
         );
-        if ttl == 0 || self.cache.is_empty() {
-            return;
+        // One pass: the first entry of the lowest rank (0: same name, 1: free or expired,
+        // then by last use).
+        let mut best: Option<(u64, &mut DnsCacheEntry)> = None;
+        for e in self.cache.iter_mut() {
+            let rank = if e.valid && e.name == *name {
+                0
+            } else if !e.valid || now >= e.expires {
+                1
+            } else {
+                e.last_used.total_micros().saturating_add(2)
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, e));
+            }
         }
-        let i = self
-            .cache
-            .iter()
-            .position(|e| e.valid && e.name == *name)
-            .or_else(|| self.cache.iter().position(|e| !e.valid || now >= e.expires))
-            .unwrap_or_else(|| {
-                let mut oldest = 0;
-                for (i, e) in self.cache.iter().enumerate() {
-                    if e.last_used < self.cache[oldest].last_used {
-                        oldest = i;
-                    }
-                }
-                oldest
-            });
-        self.cache[i] = DnsCacheEntry {
-            name: *name,
-            addr,
-            // A 32-bit by 32-bit multiplication, not `from_secs`' saturating 64-bit one.
-            expires: now + Duration::from_micros(u64::from(ttl) * 1_000_000),
-            last_used: now,
-            valid: true,
+        let Some((_, e)) = best.filter(|_| ttl > 0) else {
+            return;
         };
+        e.name = *name;
+        e.addr = addr;
+        // A 32-bit by 32-bit multiplication, not `from_secs`' saturating 64-bit one.
+        e.expires = now + Duration::from_micros(u64::from(ttl) * 1_000_000);
+        e.last_used = now;
+        e.valid = true;
     }
 }
 
@@ -573,8 +575,8 @@ impl<'a> Stack<'a> {
             return bump(&mut self.stats.dns_unmatched);
         };
         let id_matches = payload.get(..2) == Some(&q.id.to_be_bytes()[..]);
-        let msg = match Message::parse(payload) {
-            Ok(m) => m,
+        let scan = match dns::scan(payload, &q.name) {
+            Ok(scan) => scan,
             Err(e) => {
                 bump(match e {
                     ParseError::Truncated => &mut self.stats.dns_truncated,
@@ -598,50 +600,27 @@ impl<'a> Stack<'a> {
                 return;
             }
         };
-        let header = msg.header();
         if !id_matches {
             return bump(&mut self.stats.dns_unmatched);
         }
-        if !header.is_response() || header.opcode() != 0 {
+        // QR set, opcode 0 (standard query).
+        if scan.flags & 0xf800 != 0x8000 {
             return bump(&mut self.stats.dns_malformed);
         }
-        let same_question = msg
-            .question()
-            .is_some_and(|question| question.name == q.name && question.qtype == dns::rtype::A);
-        if !same_question {
+        if !scan.question_matches {
             return bump(&mut self.stats.dns_unmatched);
         }
         bump(&mut self.stats.dns_responses_rx);
-        let result = match header.rcode() {
-            Rcode::NoError => {
-                // Follow CNAMEs from the name asked for to its A record.
-                let mut target = q.name;
-                let mut found = None;
-                for r in msg.answers() {
-                    if r.name != target {
-                        continue;
-                    }
-                    match r.data {
-                        RecordData::Cname(t) => target = t,
-                        RecordData::A(a) => {
-                            found = Some((a, r.ttl));
-                            break;
-                        }
-                        _ => {}
-                    }
-                }
-                match found {
-                    Some((addr, ttl)) => {
-                        let name = q.name;
-                        q.state = QueryState::Done(Ok(addr));
-                        dns.cache_insert(&name, addr, ttl, now);
-                        self.dns_sync_stats();
-                        return;
-                    }
-                    None => Err(DnsError::NoAddress),
-                }
+        let result = match (Rcode::from((scan.flags & 0xf) as u8), scan.found) {
+            (Rcode::NoError, Some((addr, ttl))) => {
+                let name = q.name;
+                q.state = QueryState::Done(Ok(addr));
+                dns.cache_insert(&name, addr, ttl, now);
+                self.dns_sync_stats();
+                return;
             }
-            Rcode::NxDomain => {
+            (Rcode::NoError, None) => Err(DnsError::NoAddress),
+            (Rcode::NxDomain, _) => {
                 bump(&mut self.stats.dns_nxdomain);
                 Err(DnsError::NxDomain)
             }
@@ -688,6 +667,7 @@ impl<'a> Stack<'a> {
 
 #[cfg(all(test, feature = "dhcpv4"))]
 mod tests {
+    use crate::wire::dns::Message;
     use std::vec::Vec;
 
     use super::*;

@@ -293,7 +293,8 @@ impl core::error::Error for NameError {}
 
 /// A domain name in uncompressed wire form (length-prefixed labels and the root label),
 /// ASCII lower-cased so that `==` is the case-insensitive comparison of RFC 1035 §2.3.3.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// Bytes past the wire form are not part of the name (`==` and hashing ignore them).
+#[derive(Clone, Copy)]
 pub struct Name {
     bytes: [u8; MAX_NAME_LEN],
     len: u8,
@@ -348,6 +349,20 @@ impl Name {
     }
 }
 
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_wire() == other.as_wire()
+    }
+}
+
+impl Eq for Name {}
+
+impl core::hash::Hash for Name {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_wire().hash(state);
+    }
+}
+
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let w = self.as_wire();
@@ -387,56 +402,56 @@ impl fmt::Debug for Name {
 /// just after it in the original position (after the first pointer, if any).
 pub fn read_name(msg: &[u8], offset: usize) -> Result<(Name, usize), ParseError> {
     let mut name = Name::ROOT;
+    let end = read_name_into(msg, offset, &mut name)?;
+    Ok((name, end))
+}
+
+/// [`read_name`] into a caller's `name` (no 256-byte return value to copy). On error `name`
+/// holds garbage.
+#[inline(never)]
+fn read_name_into(msg: &[u8], offset: usize, name: &mut Name) -> Result<usize, ParseError> {
     let mut out = 0usize;
     let mut pos = offset;
     // Start of the run of labels being read: a pointer must point strictly before it.
     let mut run_start = offset;
-    let mut end = None;
+    let mut end = 0;
     let mut hops = 0usize;
     loop {
         let &len = msg.get(pos).ok_or(ParseError::Truncated)?;
-        match len & 0xc0 {
-            0xc0 => {
-                let &low = msg.get(pos + 1).ok_or(ParseError::Truncated)?;
-                let target = (usize::from(len & 0x3f) << 8) | usize::from(low);
-                if end.is_none() {
-                    end = Some(pos + 2);
-                }
-                if target > pos {
-                    return Err(ParseError::ForwardPointer);
-                }
-                if target >= run_start {
-                    return Err(ParseError::PointerLoop);
-                }
-                hops += 1;
-                if hops > MAX_POINTER_HOPS {
-                    return Err(ParseError::PointerLoop);
-                }
-                pos = target;
-                run_start = target;
+        let l = usize::from(len);
+        if len >= 0xc0 {
+            let &low = msg.get(pos + 1).ok_or(ParseError::Truncated)?;
+            let target = ((l & 0x3f) << 8) | usize::from(low);
+            if end == 0 {
+                end = pos + 2;
             }
-            0x00 => {
-                let l = usize::from(len);
-                // This label, plus the root label that must still follow (or is this one).
-                let room = if l == 0 { 1 } else { 1 + l + 1 };
-                if out + room > MAX_NAME_LEN {
-                    return Err(ParseError::NameTooLong);
-                }
-                if l == 0 {
-                    name.bytes[out] = 0;
-                    name.len = (out + 1) as u8;
-                    return Ok((name, end.unwrap_or(pos + 1)));
-                }
-                let label = msg.get(pos + 1..pos + 1 + l).ok_or(ParseError::Truncated)?;
-                name.bytes[out] = len;
-                for (o, b) in name.bytes[out + 1..out + 1 + l].iter_mut().zip(label) {
-                    *o = b.to_ascii_lowercase();
-                }
-                out += 1 + l;
-                pos += 1 + l;
+            if target > pos {
+                return Err(ParseError::ForwardPointer);
             }
+            hops += 1;
+            if target >= run_start || hops > MAX_POINTER_HOPS {
+                return Err(ParseError::PointerLoop);
+            }
+            pos = target;
+            run_start = target;
+        } else if l > MAX_LABEL_LEN {
             // 0x40 and 0x80: label lengths 64..=191, reserved label types.
-            _ => return Err(ParseError::LabelTooLong),
+            return Err(ParseError::LabelTooLong);
+        } else {
+            // This label, plus the root label that must still follow (or is this one).
+            let Some(o) = name.bytes.get_mut(out..out + 1 + l + usize::from(l != 0)) else {
+                return Err(ParseError::NameTooLong);
+            };
+            let label = msg.get(pos..pos + 1 + l).ok_or(ParseError::Truncated)?;
+            for (o, b) in o.iter_mut().zip(label) {
+                *o = b.to_ascii_lowercase();
+            }
+            out += 1 + l;
+            pos += 1 + l;
+            if l == 0 {
+                name.len = out as u8;
+                return Ok(if end == 0 { pos } else { end });
+            }
         }
     }
 }
@@ -495,29 +510,11 @@ impl<'a> Message<'a> {
     /// Validate the whole message: header, every question and record of all four sections.
     /// A response with the TC bit is rejected ([`ParseError::TruncatedFlag`]).
     pub fn parse(bytes: &'a [u8]) -> Result<Message<'a>, ParseError> {
-        let packet = Packet::new_checked(bytes)?;
-        if packet.truncated() {
-            return Err(ParseError::TruncatedFlag);
-        }
-        let records = u32::from(packet.answer_count())
-            + u32::from(packet.authority_count())
-            + u32::from(packet.additional_count());
-        // The smallest question is 5 bytes (root name, type, class), the smallest record 11:
-        // counts that cannot fit are rejected before reading anything.
-        let least =
-            HEADER_LEN as u64 + 5 * u64::from(packet.question_count()) + 11 * u64::from(records);
-        if least > bytes.len() as u64 {
-            return Err(ParseError::CountOverrun);
-        }
-        let mut pos = HEADER_LEN;
-        for _ in 0..packet.question_count() {
-            pos = read_question(bytes, pos)?.1;
-        }
-        let answers_at = pos;
-        for _ in 0..records {
-            pos = read_record(bytes, pos)?.1;
-        }
-        Ok(Message { packet, answers_at })
+        let scan = scan(bytes, &Name::ROOT)?;
+        Ok(Message {
+            packet: Packet::new_unchecked(bytes),
+            answers_at: scan.answers_at,
+        })
     }
 
     /// The header view.
@@ -574,21 +571,96 @@ impl<'a> Iterator for Records<'a> {
     }
 }
 
+/// What one pass over a response found (see [`scan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scan {
+    /// The header's flags word.
+    pub flags: u16,
+    /// Offset of the first answer record.
+    pub answers_at: usize,
+    /// The first question asks for the A record of the name scanned for.
+    pub question_matches: bool,
+    /// That name's A record (CNAMEs in the answer section followed): address and TTL.
+    pub found: Option<(Ipv4Addr, u32)>,
+}
+
+/// Validate a whole message as [`Message::parse`] does and, in the same pass, find what the
+/// resolver wants to know about `qname`: whether the first question is its A query, and its
+/// address, following CNAME records in the answer section in order.
+pub(crate) fn scan(msg: &[u8], qname: &Name) -> Result<Scan, ParseError> {
+    let (h, _) = msg
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(ParseError::Truncated)?;
+    let flags = u16::from_be_bytes([h[2], h[3]]);
+    if flags & FLAG_TC != 0 {
+        return Err(ParseError::TruncatedFlag);
+    }
+    let count = |at: usize| usize::from(u16::from_be_bytes([h[at], h[at + 1]]));
+    let questions = count(4);
+    let answers = questions + count(6);
+    let all = answers + count(8) + count(10);
+    // The smallest question is 5 bytes (root name, type, class), the smallest record 11:
+    // counts that cannot fit are rejected before reading anything (at most 2.5 MB: no
+    // overflow even with a 32-bit usize).
+    if HEADER_LEN + 5 * questions + 11 * (all - questions) > msg.len() {
+        return Err(ParseError::CountOverrun);
+    }
+    let mut scan = Scan {
+        flags,
+        answers_at: HEADER_LEN,
+        question_matches: false,
+        found: None,
+    };
+    let mut name = Name::ROOT;
+    let mut target = *qname;
+    let mut pos = HEADER_LEN;
+    for i in 0..all {
+        pos = record_name(msg, pos, &mut name)?;
+        if i < questions {
+            let [t0, t1, _, _] = *fixed::<4>(msg, pos)?;
+            pos += 4;
+            if i == 0 {
+                scan.question_matches = name == *qname && u16::from_be_bytes([t0, t1]) == rtype::A;
+            }
+            scan.answers_at = pos;
+            continue;
+        }
+        let follow = i < answers && scan.found.is_none() && name == target;
+        // `name` is free again: it receives a CNAME's target.
+        let r = record_at(msg, pos, &mut name)?;
+        pos = r.end;
+        if !follow {
+            continue;
+        }
+        match r.data {
+            Data::A(a) => scan.found = Some((a, r.ttl)),
+            Data::Cname => target = name,
+            Data::Aaaa | Data::Other => {}
+        }
+    }
+    Ok(scan)
+}
+
+/// `N` bytes at `pos`, or `Truncated`.
+fn fixed<const N: usize>(msg: &[u8], pos: usize) -> Result<&[u8; N], ParseError> {
+    msg.get(pos..)
+        .and_then(|m| m.first_chunk::<N>())
+        .ok_or(ParseError::Truncated)
+}
+
 /// A name that cannot even begin is a count overrun: the count promised a record that is not
 /// there. A name cut off mid-way is a truncated record.
-fn record_name(msg: &[u8], pos: usize) -> Result<(Name, usize), ParseError> {
+fn record_name(msg: &[u8], pos: usize, name: &mut Name) -> Result<usize, ParseError> {
     if pos >= msg.len() {
         return Err(ParseError::CountOverrun);
     }
-    read_name(msg, pos)
+    read_name_into(msg, pos, name)
 }
 
 fn read_question(msg: &[u8], pos: usize) -> Result<(Question, usize), ParseError> {
-    let (name, pos) = record_name(msg, pos)?;
-    let &[t0, t1, c0, c1] = msg
-        .get(pos..)
-        .and_then(|m| m.first_chunk::<4>())
-        .ok_or(ParseError::Truncated)?;
+    let mut name = Name::ROOT;
+    let pos = record_name(msg, pos, &mut name)?;
+    let &[t0, t1, c0, c1] = fixed::<4>(msg, pos)?;
     Ok((
         Question {
             name,
@@ -599,47 +671,89 @@ fn read_question(msg: &[u8], pos: usize) -> Result<(Question, usize), ParseError
     ))
 }
 
-fn read_record(msg: &[u8], pos: usize) -> Result<(Record<'_>, usize), ParseError> {
-    let (name, pos) = record_name(msg, pos)?;
-    let &[t0, t1, c0, c1, l0, l1, l2, l3, r0, r1] = msg
-        .get(pos..)
-        .and_then(|m| m.first_chunk::<10>())
-        .ok_or(ParseError::Truncated)?;
+/// The kind of a record's data, as [`record_at`] validated it.
+#[derive(Clone, Copy)]
+enum Data {
+    A(Ipv4Addr),
+    Aaaa,
+    /// The target was read into the caller's name.
+    Cname,
+    Other,
+}
+
+/// A record's fixed fields after the owner name, its data validated.
+struct RecordAt {
+    rtype: u16,
+    class: u16,
+    ttl: u32,
+    data: Data,
+    /// Offset of the record data.
+    start: usize,
+    /// Offset just after the record.
+    end: usize,
+}
+
+/// The record whose fixed fields start at `pos` (after the owner name): A and AAAA data of
+/// class IN must be 4 and 16 bytes, a CNAME target (read into `cname`) must end exactly where
+/// the data ends.
+#[inline(never)]
+fn record_at(msg: &[u8], pos: usize, cname: &mut Name) -> Result<RecordAt, ParseError> {
+    let &[t0, t1, c0, c1, l0, l1, l2, l3, r0, r1] = fixed::<10>(msg, pos)?;
     let rtype = u16::from_be_bytes([t0, t1]);
     let class = u16::from_be_bytes([c0, c1]);
     let ttl = u32::from_be_bytes([l0, l1, l2, l3]);
     let ttl = if ttl > i32::MAX as u32 { 0 } else { ttl };
-    let rdlen = usize::from(u16::from_be_bytes([r0, r1]));
     let start = pos + 10;
-    let rdata = msg.get(start..start + rdlen).ok_or(ParseError::Truncated)?;
-    let data = match (rtype, class) {
-        (rtype::A, CLASS_IN) => match rdata {
-            [a, b, c, d] => RecordData::A(Ipv4Addr::new(*a, *b, *c, *d)),
-            _ => return Err(ParseError::Malformed),
-        },
-        (rtype::AAAA, CLASS_IN) => {
-            RecordData::Aaaa(rdata.try_into().map_err(|_| ParseError::Malformed)?)
-        }
-        (rtype::CNAME, _) => {
-            // The target may be compressed, so it is read from the whole message; it must
-            // end exactly where the record data ends.
-            let (target, end) = read_name(msg, start)?;
-            if end != start + rdlen {
+    let end = start + usize::from(u16::from_be_bytes([r0, r1]));
+    let rdata = msg.get(start..end).ok_or(ParseError::Truncated)?;
+    let data = match (rtype, class, rdata) {
+        (rtype::A, CLASS_IN, &[a, b, c, d]) => Data::A(Ipv4Addr::new(a, b, c, d)),
+        (rtype::AAAA, CLASS_IN, d) if d.len() == 16 => Data::Aaaa,
+        (rtype::A | rtype::AAAA, CLASS_IN, _) => return Err(ParseError::Malformed),
+        (rtype::CNAME, _, _) => {
+            // The target may be compressed, so it is read from the whole message.
+            if read_name_into(msg, start, cname)? != end {
                 return Err(ParseError::Malformed);
             }
-            RecordData::Cname(target)
+            Data::Cname
         }
-        _ => RecordData::Other(rdata),
+        _ => Data::Other,
+    };
+    Ok(RecordAt {
+        rtype,
+        class,
+        ttl,
+        data,
+        start,
+        end,
+    })
+}
+
+fn read_record(msg: &[u8], pos: usize) -> Result<(Record<'_>, usize), ParseError> {
+    let mut name = Name::ROOT;
+    let pos = record_name(msg, pos, &mut name)?;
+    let mut target = Name::ROOT;
+    let r = record_at(msg, pos, &mut target)?;
+    let data = match r.data {
+        Data::A(a) => RecordData::A(a),
+        Data::Cname => RecordData::Cname(target),
+        Data::Aaaa | Data::Other => {
+            let rdata = msg.get(r.start..r.end).unwrap_or(&[]);
+            match <[u8; 16]>::try_from(rdata) {
+                Ok(a) if matches!(r.data, Data::Aaaa) => RecordData::Aaaa(a),
+                _ => RecordData::Other(rdata),
+            }
+        }
     };
     Ok((
         Record {
             name,
-            rtype,
-            class,
-            ttl,
+            rtype: r.rtype,
+            class: r.class,
+            ttl: r.ttl,
             data,
         },
-        start + rdlen,
+        r.end,
     ))
 }
 
