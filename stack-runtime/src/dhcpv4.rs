@@ -91,7 +91,7 @@ use core::net::Ipv4Addr;
 use crate::Stack;
 use crate::stats::bump;
 use crate::time::{Duration, Instant};
-use crate::wire::dhcpv4::{self, MAX_DNS_SERVERS, MessageType, Packet as DhcpPacket, Repr};
+use crate::wire::dhcpv4::{self, MAX_DNS_SERVERS, MessageType, Parsed, known};
 use crate::wire::{ArpOperation, ArpRepr, EthernetAddress, IpProtocol, Ipv4Cidr, UdpPacket};
 
 /// Longest host name sent (option 12); longer names are cut.
@@ -108,6 +108,24 @@ pub const PROBE_COUNT: u8 = 3;
 pub const ANNOUNCE_WAIT: Duration = Duration::from_secs(2);
 /// Wait after a DHCPDECLINE before a new DISCOVER (RFC 2131 §3.1, step 5: at least 10 s).
 pub const DECLINE_HOLD_OFF: Duration = Duration::from_secs(10);
+
+/// Longest option list the client sends: message type, client identifier, requested
+/// address, server identifier, host name, parameter request list (the end option is
+/// written after them).
+const MAX_CLIENT_OPTIONS: usize = 3 + (2 + MAX_CLIENT_ID) + 6 + 6 + (2 + MAX_HOST_NAME) + 8;
+
+/// Write option `code` with `data` (at most 255 bytes) at `at` of `out`; returns the offset
+/// after it.
+#[inline(never)]
+fn put_option(out: &mut [u8], at: usize, code: u8, data: &[u8]) -> usize {
+    let end = at + 2 + data.len();
+    if let Some([c, l, d @ ..]) = out.get_mut(at..end) {
+        *c = code;
+        *l = data.len() as u8;
+        d.copy_from_slice(data);
+    }
+    end
+}
 
 /// The options the client asks for (option 55).
 const PARAMETER_REQUEST_LIST: [u8; 6] = [
@@ -394,19 +412,6 @@ impl Default for DhcpSlot {
     }
 }
 
-/// Which message to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outgoing {
-    Discover,
-    /// REQUEST for the offer (SELECTING → REQUESTING).
-    Request,
-    /// REQUEST to extend the lease: unicast to the server when renewing, broadcast when
-    /// rebinding.
-    Extend {
-        unicast: bool,
-    },
-}
-
 /// The prefix length of a contiguous netmask.
 fn prefix_of(mask: Ipv4Addr) -> Option<u8> {
     let bits = mask.to_bits();
@@ -489,12 +494,11 @@ impl<'a> Stack<'a> {
         let Some(d) = self.dhcp.as_deref_mut() else {
             return;
         };
-        if let Some(l) = d.lease
-            && now >= l.expires_at
-        {
+        if d.lease.as_ref().is_some_and(|l| now >= l.expires_at) {
             return self.dhcp_lose(now);
         }
-        let out = match d.state {
+        let stats = &mut self.stats;
+        match d.state {
             DhcpState::Init => {
                 if now < d.retry_at {
                     return;
@@ -503,37 +507,17 @@ impl<'a> Stack<'a> {
                 d.started = now;
                 d.state = DhcpState::Selecting;
                 d.attempts = 0;
-                Outgoing::Discover
-            }
-            DhcpState::Selecting => {
-                if now < d.retry_at {
-                    return;
-                }
-                bump(&mut self.stats.dhcp_retransmits);
-                Outgoing::Discover
-            }
-            DhcpState::Requesting => {
-                if now < d.retry_at {
-                    return;
-                }
-                if d.attempts >= REQUEST_ATTEMPTS {
-                    d.restart(now);
-                    return self.dhcp_poll(now);
-                }
-                bump(&mut self.stats.dhcp_retransmits);
-                Outgoing::Request
             }
             DhcpState::Checking => {
                 if now < d.retry_at {
                     return;
                 }
-                let Some(lease) = d.checking else {
-                    d.restart(now);
-                    return;
+                let Some(candidate) = d.checking.as_ref().map(|l| l.address.address) else {
+                    return d.restart(now);
                 };
                 if d.attempts >= PROBE_COUNT {
                     // No station claimed the address.
-                    return self.dhcp_bind(lease);
+                    return self.dhcp_bind(false);
                 }
                 d.attempts += 1;
                 d.retry_at = if d.attempts < PROBE_COUNT {
@@ -541,124 +525,191 @@ impl<'a> Stack<'a> {
                 } else {
                     now + ANNOUNCE_WAIT
                 };
-                return self.dhcp_send_probe(lease.address.address);
+                return self.dhcp_send_probe(candidate);
             }
-            DhcpState::Bound => {
-                let Some(l) = d.lease else {
-                    d.restart(now);
-                    return;
+            DhcpState::Bound | DhcpState::Renewing => {
+                let Some((renew_at, rebind_at)) =
+                    d.lease.as_ref().map(|l| (l.renew_at, l.rebind_at))
+                else {
+                    return d.restart(now);
                 };
-                if now < l.renew_at {
-                    return;
-                }
-                d.state = DhcpState::Renewing;
-                d.attempts = 0;
-                d.xid = d.next_random();
-                d.started = now;
-                bump(&mut self.stats.dhcp_renewing);
-                Outgoing::Extend { unicast: true }
-            }
-            DhcpState::Renewing => {
-                let Some(l) = d.lease else {
-                    d.restart(now);
-                    return;
-                };
-                if now >= l.rebind_at {
+                if d.state == DhcpState::Bound {
+                    if now < renew_at {
+                        return;
+                    }
+                    d.state = DhcpState::Renewing;
+                    d.started = now;
+                    bump(&mut stats.dhcp_renewing);
+                } else if now >= rebind_at {
                     d.state = DhcpState::Rebinding;
-                    d.attempts = 0;
-                    d.xid = d.next_random();
-                    bump(&mut self.stats.dhcp_rebinding);
-                    Outgoing::Extend { unicast: false }
+                    bump(&mut stats.dhcp_rebinding);
                 } else if now >= d.retry_at {
-                    bump(&mut self.stats.dhcp_retransmits);
-                    Outgoing::Extend { unicast: true }
+                    bump(&mut stats.dhcp_retransmits);
+                    return self.dhcp_transmit(now);
                 } else {
                     return;
                 }
+                // A new transaction.
+                d.attempts = 0;
+                d.xid = d.next_random();
             }
-            DhcpState::Rebinding => {
+            // Selecting, Requesting, Rebinding: retransmit when due.
+            _ => {
                 if now < d.retry_at {
                     return;
                 }
-                bump(&mut self.stats.dhcp_retransmits);
-                Outgoing::Extend { unicast: false }
+                if d.state == DhcpState::Requesting && d.attempts >= REQUEST_ATTEMPTS {
+                    d.restart(now);
+                    return self.dhcp_poll(now);
+                }
+                bump(&mut stats.dhcp_retransmits);
             }
-        };
-        self.dhcp_transmit(out, now);
+        }
+        self.dhcp_transmit(now);
     }
 
-    /// Send `out` and schedule its retransmission.
-    fn dhcp_transmit(&mut self, out: Outgoing, now: Instant) {
-        let mac = self.mac;
+    /// Send the message of the current state (DISCOVER when selecting, REQUEST when
+    /// requesting, renewing or rebinding) and schedule its retransmission.
+    #[inline(never)]
+    fn dhcp_transmit(&mut self, now: Instant) {
         let Some(d) = self.dhcp.as_deref_mut() else {
             return;
         };
         let attempt = d.attempts;
         d.attempts = d.attempts.saturating_add(1);
-        d.retry_at = match (out, d.lease) {
-            (Outgoing::Extend { unicast }, Some(l)) => {
+        let (kind, ask, ciaddr, dst, wait) = match (d.state, d.lease.as_ref()) {
+            (DhcpState::Selecting, _) => {
+                (MessageType::Discover, None, None, Ipv4Addr::BROADCAST, None)
+            }
+            (DhcpState::Requesting, _) => (
+                MessageType::Request,
+                d.offer,
+                None,
+                Ipv4Addr::BROADCAST,
+                None,
+            ),
+            (state, Some(l)) => {
                 // Half the time left until the next stage, at least the configured minimum.
+                let unicast = state == DhcpState::Renewing;
                 let until = if unicast { l.rebind_at } else { l.expires_at };
                 let half = Duration::from_micros((until - now).total_micros() / 2);
-                now + half.max(d.config.renew_retry_min)
-            }
-            _ => now + d.backoff(attempt),
-        };
-        let secs = (now - d.started).total_secs();
-        let mut repr = Repr::new(MessageType::Discover, d.xid, mac);
-        repr.secs = secs.min(u64::from(u16::MAX)) as u16;
-        repr.parameter_request_list = Some(&PARAMETER_REQUEST_LIST);
-        let mut client_id = [0u8; MAX_CLIENT_ID];
-        let id_len = d.client_id(mac, &mut client_id);
-        repr.client_identifier = client_id.get(..id_len);
-        let host_name = d.config.host_name;
-        repr.host_name = host_name
-            .get(..usize::from(d.config.host_name_len))
-            .filter(|h| !h.is_empty());
-        let (src, dst) = match out {
-            Outgoing::Discover => {
-                repr.broadcast = d.config.broadcast_flag;
-                (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST)
-            }
-            Outgoing::Request => {
-                let Some((addr, server)) = d.offer else {
-                    return;
-                };
-                repr.message_type = MessageType::Request;
-                repr.broadcast = d.config.broadcast_flag;
-                repr.requested_ip = Some(addr);
-                repr.server_identifier = Some(server);
-                (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST)
-            }
-            Outgoing::Extend { unicast } => {
-                let Some(l) = d.lease else {
-                    return;
-                };
-                repr.message_type = MessageType::Request;
-                repr.client_ip = l.address.address;
                 let dst = if unicast {
                     l.server
                 } else {
                     Ipv4Addr::BROADCAST
                 };
-                (l.address.address, dst)
+                let wait = half.max(d.config.renew_retry_min);
+                (
+                    MessageType::Request,
+                    None,
+                    Some(l.address.address),
+                    dst,
+                    Some(wait),
+                )
             }
+            _ => return,
         };
-        match out {
-            Outgoing::Discover => bump(&mut self.stats.dhcp_discover_tx),
-            _ => bump(&mut self.stats.dhcp_request_tx),
+        d.retry_at = now + wait.unwrap_or_else(|| d.backoff(attempt));
+        if kind == MessageType::Discover {
+            bump(&mut self.stats.dhcp_discover_tx);
+        } else if ask.is_some() || ciaddr.is_some() {
+            bump(&mut self.stats.dhcp_request_tx);
+        } else {
+            return;
         }
-        self.dhcp_send(&repr, src, dst, now);
+        self.dhcp_send(kind, ask, ciaddr, dst, now);
     }
 
-    /// Send `repr` from port 68 of `src` to port 67 of `dst`.
+    /// Send a client message of `kind` from port 68 to port 67 of `dst`: from `ciaddr` (and
+    /// with it in `ciaddr`) when renewing or rebinding, else from 0.0.0.0 with the configured
+    /// broadcast flag (none in a DECLINE); `ask` is (requested address, server identifier).
+    /// Every message carries the client identifier; all but a DECLINE the host name and the
+    /// parameter request list.
     #[inline(never)]
-    fn dhcp_send(&mut self, repr: &Repr<'_>, src: Ipv4Addr, dst: Ipv4Addr, now: Instant) {
+    fn dhcp_send(
+        &mut self,
+        kind: MessageType,
+        ask: Option<(Ipv4Addr, Ipv4Addr)>,
+        ciaddr: Option<Ipv4Addr>,
+        dst: Ipv4Addr,
+        now: Instant,
+    ) {
+        let mac = self.mac;
+        let Some(d) = self.dhcp.as_deref() else {
+            return;
+        };
+        let decline = kind == MessageType::Decline;
+        let mut opts = [0u8; MAX_CLIENT_OPTIONS];
+        let mut n = put_option(&mut opts, 0, dhcpv4::option::MESSAGE_TYPE, &[kind.to_u8()]);
+        let mut client_id = [0u8; MAX_CLIENT_ID];
+        let id_len = d.client_id(mac, &mut client_id);
+        n = put_option(
+            &mut opts,
+            n,
+            dhcpv4::option::CLIENT_ID,
+            client_id.get(..id_len).unwrap_or(&[]),
+        );
+        if let Some((addr, server)) = ask {
+            n = put_option(&mut opts, n, dhcpv4::option::REQUESTED_IP, &addr.octets());
+            n = put_option(&mut opts, n, dhcpv4::option::SERVER_ID, &server.octets());
+        }
+        if !decline {
+            let host = d
+                .config
+                .host_name
+                .get(..usize::from(d.config.host_name_len))
+                .unwrap_or(&[]);
+            if !host.is_empty() {
+                n = put_option(&mut opts, n, dhcpv4::option::HOST_NAME, host);
+            }
+            n = put_option(
+                &mut opts,
+                n,
+                dhcpv4::option::PARAMETER_REQUEST_LIST,
+                &PARAMETER_REQUEST_LIST,
+            );
+        }
+        let opts = opts.get(..n).unwrap_or(&[]);
+        let secs = if decline {
+            0
+        } else {
+            (now - d.started).total_secs().min(u64::from(u16::MAX)) as u16
+        };
+        let flags = if ciaddr.is_none() && !decline && d.config.broadcast_flag {
+            0x80
+        } else {
+            0
+        };
+        let [x0, x1, x2, x3] = d.xid.to_be_bytes();
+        let [s0, s1] = secs.to_be_bytes();
+        let src = ciaddr.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let [c0, c1, c2, c3] = src.octets();
+        let [m0, m1, m2, m3, m4, m5] = mac.0;
+        let fixed = [
+            1, 1, 6, 0, x0, x1, x2, x3, s0, s1, flags, 0, c0, c1, c2, c3, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, m0, m1, m2, m3, m4, m5,
+        ];
         self.send_built_udp(
             (src, dhcpv4::CLIENT_PORT),
             (dst, dhcpv4::SERVER_PORT),
-            repr.client_buffer_len(),
-            &mut |buf| repr.emit_client(buf),
+            (dhcpv4::HEADER_LEN + opts.len() + 1).max(dhcpv4::MIN_MESSAGE_LEN),
+            &mut |buf| {
+                buf.fill(0);
+                if let Some((h, rest)) = buf.split_first_chunk_mut::<{ dhcpv4::HEADER_LEN }>() {
+                    if let Some(f) = h.first_chunk_mut::<34>() {
+                        *f = fixed;
+                    }
+                    if let Some(cookie) = h.last_chunk_mut::<4>() {
+                        *cookie = dhcpv4::MAGIC_COOKIE;
+                    }
+                    if let Some(o) = rest.get_mut(..opts.len()) {
+                        o.copy_from_slice(opts);
+                    }
+                    if let Some(end) = rest.get_mut(opts.len()) {
+                        *end = dhcpv4::option::END;
+                    }
+                }
+            },
             now,
         );
     }
@@ -671,82 +722,74 @@ impl<'a> Stack<'a> {
         now: Instant,
     ) {
         let parsed = if packet.verify_checksum(src, dst) {
-            DhcpPacket::new_checked(packet.payload()).and_then(|view| Repr::parse(&view))
+            Parsed::parse(packet.payload())
         } else {
             Err(crate::wire::Error::Malformed)
         };
-        let Ok(repr) = parsed else {
+        let Ok(m) = parsed else {
             return bump(&mut self.stats.dhcp_malformed);
         };
-        if packet.src_port() != dhcpv4::SERVER_PORT || self.dhcp_reply(&repr, now).is_none() {
+        if packet.src_port() != dhcpv4::SERVER_PORT || self.dhcp_reply(&m, now).is_none() {
             bump(&mut self.stats.dhcp_ignored);
         }
     }
 
     /// A parsed server reply; `None` when it is not for us now (counted as ignored).
-    fn dhcp_reply(&mut self, repr: &Repr<'_>, now: Instant) -> Option<()> {
+    fn dhcp_reply(&mut self, m: &Parsed<'_>, now: Instant) -> Option<()> {
         let mac = self.mac;
         let d = self.dhcp.as_deref_mut()?;
-        if repr.transaction_id != d.xid
-            || repr.client_hardware_addr != mac
-            || !repr.message_type.is_reply()
-        {
+        if m.transaction_id() != d.xid || !m.is_for(mac) {
             return None;
         }
-        match (d.state, repr.message_type) {
+        let server_id = m.addr(known::SERVER_ID);
+        let yiaddr = m.your_ip();
+        match (d.state, m.message_type) {
             (DhcpState::Selecting, MessageType::Offer) => {
-                let yiaddr = repr.your_ip;
                 let usable = !yiaddr.is_unspecified()
                     && !yiaddr.is_broadcast()
                     && !yiaddr.is_multicast()
                     && !yiaddr.is_loopback();
-                let server = repr.server_identifier.filter(|_| usable)?;
+                let server = server_id.filter(|_| usable)?;
                 bump(&mut self.stats.dhcp_offer_rx);
                 d.offer = Some((yiaddr, server));
                 d.state = DhcpState::Requesting;
                 d.attempts = 0;
-                self.dhcp_transmit(Outgoing::Request, now);
+                self.dhcp_transmit(now);
             }
             (DhcpState::Requesting, MessageType::Ack) => {
                 let (addr, server) = d.offer?;
-                if repr.your_ip != addr || repr.server_identifier.is_some_and(|s| s != server) {
+                if yiaddr != addr || server_id.is_some_and(|s| s != server) {
                     return None;
                 }
-                let lease = lease_from(repr, server, now)?;
+                d.checking = Some(lease_from(m, server, now)?);
                 bump(&mut self.stats.dhcp_ack_rx);
                 d.offer = None;
                 d.naks = 0;
                 if d.config.conflict_detection {
                     // RFC 5227 §2.1.1: the first probe after a random delay of up to 1 s.
                     d.state = DhcpState::Checking;
-                    d.checking = Some(lease);
                     d.attempts = 0;
                     d.retry_at = now + d.random_ms(1000);
                 } else {
-                    self.dhcp_bind(lease);
+                    self.dhcp_bind(false);
                 }
             }
             (DhcpState::Renewing | DhcpState::Rebinding, MessageType::Ack) => {
-                let old = d.lease?;
-                let server = repr.server_identifier.unwrap_or(old.server);
-                let lease = lease_from(repr, server, now)?;
+                let old = d.lease.as_ref()?.address;
+                let server = server_id.or(d.lease.as_ref().map(|l| l.server))?;
+                d.checking = Some(lease_from(m, server, now)?);
                 bump(&mut self.stats.dhcp_ack_rx);
-                d.state = DhcpState::Bound;
-                d.lease = Some(lease);
-                d.naks = 0;
-                if lease.address == old.address {
+                let renewed = d.checking.as_ref().is_some_and(|l| l.address == old);
+                if renewed {
                     bump(&mut self.stats.dhcp_renewed);
-                    d.push_event(DhcpEvent::Renewed(lease));
                 } else {
                     // A server may hand out another address when rebinding.
-                    bump(&mut self.stats.dhcp_bound);
                     d.push_event(DhcpEvent::Lost);
-                    d.push_event(DhcpEvent::Bound(lease));
                 }
-                self.set_ipv4(Some(lease.address), lease.router);
+                self.dhcp_bind(renewed);
             }
             (DhcpState::Requesting, MessageType::Nak) => {
-                let from_our_server = match (d.offer, repr.server_identifier) {
+                let from_our_server = match (d.offer, server_id) {
                     (Some((_, s)), Some(id)) => s == id,
                     _ => true,
                 };
@@ -771,16 +814,24 @@ impl<'a> Stack<'a> {
         Some(())
     }
 
-    /// Use `lease`: set the interface address, tell the application.
-    fn dhcp_bind(&mut self, lease: DhcpLease) {
+    /// Use the acknowledged lease (held in `checking`): set the interface address, tell the
+    /// application (`renewed`: the address is the one already in use).
+    fn dhcp_bind(&mut self, renewed: bool) {
         let Some(d) = self.dhcp.as_deref_mut() else {
             return;
         };
-        bump(&mut self.stats.dhcp_bound);
+        let Some(lease) = d.checking.take() else {
+            return;
+        };
         d.state = DhcpState::Bound;
+        d.naks = 0;
         d.lease = Some(lease);
-        d.checking = None;
-        d.push_event(DhcpEvent::Bound(lease));
+        if renewed {
+            d.push_event(DhcpEvent::Renewed(lease));
+        } else {
+            bump(&mut self.stats.dhcp_bound);
+            d.push_event(DhcpEvent::Bound(lease));
+        }
         self.set_ipv4(Some(lease.address), lease.router);
     }
 
@@ -797,7 +848,11 @@ impl<'a> Stack<'a> {
         let Some(d) = self.dhcp.as_deref_mut() else {
             return false;
         };
-        let Some(lease) = d.checking.filter(|_| d.state == DhcpState::Checking) else {
+        let Some(lease) = d
+            .checking
+            .as_ref()
+            .filter(|_| d.state == DhcpState::Checking)
+        else {
             return false;
         };
         let candidate = lease.address.address;
@@ -809,15 +864,10 @@ impl<'a> Stack<'a> {
             return false;
         }
         bump(&mut self.stats.dhcp_conflicts);
-        let mut decline = Repr::new(MessageType::Decline, d.xid, mac);
-        decline.requested_ip = Some(candidate);
-        decline.server_identifier = Some(lease.server);
-        let mut client_id = [0u8; MAX_CLIENT_ID];
-        let id_len = d.client_id(mac, &mut client_id);
-        decline.client_identifier = client_id.get(..id_len);
+        let ask = Some((candidate, lease.server));
         d.restart(now + DECLINE_HOLD_OFF);
         bump(&mut self.stats.dhcp_decline_tx);
-        self.dhcp_send(&decline, Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST, now);
+        self.dhcp_send(MessageType::Decline, ask, None, Ipv4Addr::BROADCAST, now);
         true
     }
 
@@ -844,13 +894,13 @@ impl<'a> Stack<'a> {
 }
 
 /// The lease an ACK grants, or `None` when it lacks an address or a lease time.
-fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLease> {
-    let addr = repr.your_ip;
+fn lease_from(m: &Parsed<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLease> {
+    let addr = m.your_ip();
     if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
         return None;
     }
-    let secs = repr.lease_duration?;
-    let prefix = match repr.subnet_mask {
+    let secs = m.secs(known::LEASE_TIME)?;
+    let prefix = match m.addr(known::SUBNET_MASK) {
         Some(mask) => prefix_of(mask)?,
         None => classful_prefix(addr),
     };
@@ -858,7 +908,7 @@ fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLea
     // Seconds stay 32-bit: a 32-bit by 32-bit multiplication makes the microseconds, where
     // `Duration::from_secs` needs a saturating 64-bit one.
     let lease = secs;
-    let (mut t1, mut t2) = (repr.renew_duration, repr.rebind_duration);
+    let (mut t1, mut t2) = (m.secs(known::RENEWAL_TIME), m.secs(known::REBINDING_TIME));
     // T1 ≤ T2 ≤ lease, or the defaults 0.5 and 0.875 of the lease (RFC 2131 §4.4.5).
     let default_t1 = lease / 2;
     let default_t2 = (u64::from(lease) * 7 / 8) as u32;
@@ -880,11 +930,13 @@ fn lease_from(repr: &Repr<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLea
             now + span(s)
         }
     };
-    let router = repr.router.filter(|r| !r.is_unspecified() && *r != addr);
+    let router = m
+        .addr(known::ROUTER)
+        .filter(|r| !r.is_unspecified() && *r != addr);
     Some(DhcpLease {
         address,
         router,
-        dns_servers: repr.dns_servers,
+        dns_servers: m.dns_servers(),
         server,
         duration: span(lease),
         obtained_at: now,
@@ -904,6 +956,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::testing::FrameQueueDriver;
     use crate::udp::UdpError;
+    use crate::wire::dhcpv4::{Packet as DhcpPacket, Repr};
     use crate::wire::{EtherType, EthernetAddress, EthernetFrame, Ipv4Packet, Ipv4Repr, UdpRepr};
 
     pub(crate) const OUR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
@@ -1418,22 +1471,28 @@ pub(crate) mod tests {
 
     #[test]
     fn lease_options_are_sanitised() {
+        // The lease an ACK built from `r` grants.
+        let lease_of = |r: &Repr<'_>| {
+            let mut buf = std::vec![0u8; r.buffer_len()];
+            r.emit(&mut DhcpPacket::new_unchecked(&mut buf[..]));
+            lease_from(&Parsed::parse(&buf).unwrap(), SERVER, secs(0))
+        };
         let mut r = Repr::new(MessageType::Ack, 1, OUR_MAC);
         r.your_ip = OFFERED;
         r.lease_duration = Some(100);
         r.renew_duration = Some(90);
         r.rebind_duration = Some(80);
         r.subnet_mask = Some(Ipv4Addr::new(255, 0, 255, 0));
-        assert_eq!(lease_from(&r, SERVER, secs(0)), None, "non-contiguous mask");
+        assert_eq!(lease_of(&r), None, "non-contiguous mask");
         r.subnet_mask = None;
-        let l = lease_from(&r, SERVER, secs(0)).unwrap();
+        let l = lease_of(&r).unwrap();
         assert_eq!(l.address.prefix_len, 24, "classful for 192.0.2.50");
         assert_eq!((l.renew_at, l.rebind_at), (secs(50), secs(87)));
         r.lease_duration = Some(u32::MAX);
-        let l = lease_from(&r, SERVER, secs(0)).unwrap();
+        let l = lease_of(&r).unwrap();
         assert_eq!(l.expires_at, Instant::from_micros(u64::MAX), "infinite");
         r.lease_duration = None;
-        assert_eq!(lease_from(&r, SERVER, secs(0)), None);
+        assert_eq!(lease_of(&r), None);
         assert_eq!(prefix_of(Ipv4Addr::new(255, 255, 255, 255)), Some(32));
         assert_eq!(prefix_of(Ipv4Addr::new(0, 0, 0, 0)), Some(0));
     }

@@ -492,124 +492,45 @@ impl<'a> Repr<'a> {
 
     /// Decode and validate a message (see the module documentation for the rules).
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Repr<'a>> {
-        let bytes: &'a [u8] = packet.buffer;
-        // The fixed part as an array: constant offsets, no bounds checks.
-        let Some((h, options)) = bytes.split_first_chunk::<HEADER_LEN>() else {
-            return Err(Error::Truncated);
-        };
-        if h[field::HTYPE] != 1 || h[field::HLEN] != 6 {
-            return Err(Error::Unsupported);
-        }
-        if quad(h, field::COOKIE.start) != MAGIC_COOKIE {
-            return Err(Error::Malformed);
-        }
+        let m = Parsed::parse(packet.buffer)?;
+        let h = m.header;
         let c = field::CHADDR.start;
         let mac = [h[c], h[c + 1], h[c + 2], h[c + 3], h[c + 4], h[c + 5]];
-        let xid = u32::from_be_bytes(quad(h, field::XID.start));
-        let mut repr = Repr::new(MessageType::Discover, xid, EthernetAddress(mac));
+        let mut repr = Repr::new(m.message_type, m.transaction_id(), EthernetAddress(mac));
         repr.secs = u16::from_be_bytes([h[field::SECS.start], h[field::SECS.start + 1]]);
         repr.broadcast = h[field::FLAGS.start] & (FLAG_BROADCAST >> 8) as u8 != 0;
         repr.client_ip = Ipv4Addr::from(quad(h, field::CIADDR.start));
-        repr.your_ip = Ipv4Addr::from(quad(h, field::YIADDR.start));
+        repr.your_ip = m.your_ip();
         repr.server_ip = Ipv4Addr::from(quad(h, field::SIADDR.start));
         repr.relay_agent_ip = Ipv4Addr::from(quad(h, field::GIADDR.start));
-        let mut message_type = None;
-        for item in OptionIter::new(options) {
-            let (code, data) = item?;
-            // One length check for the options of a single 4-byte value (address or seconds).
-            let one = <[u8; 4]>::try_from(data).map_err(|_| Error::Malformed);
-            match code {
-                option::MESSAGE_TYPE => {
-                    let [t] = data else {
-                        return Err(Error::Malformed);
-                    };
-                    if message_type.is_none() {
-                        message_type = Some(MessageType::from_u8(*t).ok_or(Error::Unsupported)?);
-                    }
-                }
-                option::SUBNET_MASK | option::SERVER_ID | option::REQUESTED_IP => {
-                    let v = Ipv4Addr::from(one?);
-                    let slot = match code {
-                        option::SUBNET_MASK => &mut repr.subnet_mask,
-                        option::SERVER_ID => &mut repr.server_identifier,
-                        _ => &mut repr.requested_ip,
-                    };
-                    slot.get_or_insert(v);
-                }
-                option::LEASE_TIME | option::RENEWAL_TIME | option::REBINDING_TIME => {
-                    let v = u32::from_be_bytes(one?);
-                    let slot = match code {
-                        option::LEASE_TIME => &mut repr.lease_duration,
-                        option::RENEWAL_TIME => &mut repr.renew_duration,
-                        _ => &mut repr.rebind_duration,
-                    };
-                    slot.get_or_insert(v);
-                }
-                option::ROUTER | option::DNS_SERVERS => {
-                    let (list, rest) = data.as_chunks::<4>();
-                    if list.is_empty() || !rest.is_empty() {
-                        return Err(Error::Malformed);
-                    }
-                    let mut list = list.iter().map(|a| Some(Ipv4Addr::from(*a)));
-                    if code == option::ROUTER {
-                        if repr.router.is_none() {
-                            repr.router = list.next().flatten();
-                        }
-                    } else if repr.dns_servers[0].is_none() {
-                        for (slot, a) in repr.dns_servers.iter_mut().zip(list) {
-                            *slot = a;
-                        }
-                    }
-                }
-                option::PARAMETER_REQUEST_LIST | option::HOST_NAME | option::CLIENT_ID => {
-                    // A client identifier is a type byte and at least one byte of identifier.
-                    let min = if code == option::CLIENT_ID { 2 } else { 1 };
-                    if data.len() < min {
-                        return Err(Error::Malformed);
-                    }
-                    let slot = match code {
-                        option::PARAMETER_REQUEST_LIST => &mut repr.parameter_request_list,
-                        option::HOST_NAME => &mut repr.host_name,
-                        _ => &mut repr.client_identifier,
-                    };
-                    slot.get_or_insert(data);
-                }
-                _ => {}
-            }
-        }
-        // Without option 53 this is plain BOOTP, which the stack does not speak.
-        let message_type = message_type.ok_or(Error::Unsupported)?;
-        let expected_op = if message_type.is_reply() {
-            BOOTREPLY
-        } else {
-            BOOTREQUEST
-        };
-        if h[field::OP] != expected_op {
-            return Err(Error::Malformed);
-        }
-        repr.message_type = message_type;
+        repr.subnet_mask = m.addr(known::SUBNET_MASK);
+        repr.router = m.addr(known::ROUTER);
+        repr.dns_servers = m.dns_servers();
+        repr.lease_duration = m.secs(known::LEASE_TIME);
+        repr.renew_duration = m.secs(known::RENEWAL_TIME);
+        repr.rebind_duration = m.secs(known::REBINDING_TIME);
+        repr.server_identifier = m.addr(known::SERVER_ID);
+        repr.requested_ip = m.addr(known::REQUESTED_IP);
+        repr.parameter_request_list = m.options[known::PARAMETER_REQUEST_LIST];
+        repr.host_name = m.options[known::HOST_NAME];
+        repr.client_identifier = m.options[known::CLIENT_ID];
         Ok(repr)
     }
 
     /// Bytes of the options `emit` writes, end option included.
-    /// With `server` false, the options only servers send (subnet mask, router, DNS servers,
-    /// lease times) are left out.
-    #[inline(always)]
-    fn options_len(&self, server: bool) -> usize {
+    fn options_len(&self) -> usize {
         let mut n = 3 + 1; // message type, end
         let addr_opt = |o: Option<Ipv4Addr>| if o.is_some() { 6 } else { 0 };
         let secs_opt = |o: Option<u32>| if o.is_some() { 6 } else { 0 };
         let bytes_opt = |o: Option<&[u8]>| o.map_or(0, |d| 2 + d.len().min(255));
-        if server {
-            n += addr_opt(self.subnet_mask) + addr_opt(self.router);
-            let dns = self.dns_servers.iter().flatten().count();
-            if dns > 0 {
-                n += 2 + 4 * dns;
-            }
-            n += secs_opt(self.lease_duration)
-                + secs_opt(self.renew_duration)
-                + secs_opt(self.rebind_duration);
+        n += addr_opt(self.subnet_mask) + addr_opt(self.router);
+        let dns = self.dns_servers.iter().flatten().count();
+        if dns > 0 {
+            n += 2 + 4 * dns;
         }
+        n += secs_opt(self.lease_duration)
+            + secs_opt(self.renew_duration)
+            + secs_opt(self.rebind_duration);
         n += addr_opt(self.server_identifier) + addr_opt(self.requested_ip);
         n += bytes_opt(self.parameter_request_list)
             + bytes_opt(self.host_name)
@@ -619,49 +540,14 @@ impl<'a> Repr<'a> {
 
     /// Bytes `emit` writes: header, cookie, options, padded to [`MIN_MESSAGE_LEN`].
     pub fn buffer_len(&self) -> usize {
-        (HEADER_LEN + self.options_len(true)).max(MIN_MESSAGE_LEN)
-    }
-
-    /// True when none of the options only servers send is set: then
-    /// [`client_buffer_len`](Self::client_buffer_len) and [`emit_client`](Self::emit_client)
-    /// do what `buffer_len` and `emit` do, in less code.
-    #[cfg(any(test, feature = "dhcpv4"))]
-    pub(crate) fn is_client_message(&self) -> bool {
-        self.subnet_mask.is_none()
-            && self.router.is_none()
-            && self.dns_servers[0].is_none()
-            && self.lease_duration.is_none()
-            && self.renew_duration.is_none()
-            && self.rebind_duration.is_none()
-    }
-
-    /// [`buffer_len`](Self::buffer_len) of a message that
-    /// [`is_client_message`](Self::is_client_message).
-    #[cfg(any(test, feature = "dhcpv4"))]
-    pub(crate) fn client_buffer_len(&self) -> usize {
-        debug_assert!(self.is_client_message());
-        (HEADER_LEN + self.options_len(false)).max(MIN_MESSAGE_LEN)
-    }
-
-    /// [`emit`](Self::emit) for a message that [`is_client_message`](Self::is_client_message)
-    /// (the client's code carries no writer of server options); `buf` holds
-    /// [`client_buffer_len`](Self::client_buffer_len) bytes.
-    #[cfg(any(test, feature = "dhcpv4"))]
-    pub(crate) fn emit_client(&self, buf: &mut [u8]) {
-        debug_assert!(self.is_client_message());
-        self.emit_options(&mut Packet::new_unchecked(buf), false);
+        (HEADER_LEN + self.options_len()).max(MIN_MESSAGE_LEN)
     }
 
     /// Write the message into `packet`, which must hold [`buffer_len`](Self::buffer_len)
     /// bytes (anything after them is left alone). Byte options longer than 255 bytes are cut
     /// to 255.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        self.emit_options(packet, true);
-    }
-
-    #[inline(always)]
-    fn emit_options<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>, server: bool) {
-        let len = (HEADER_LEN + self.options_len(server)).max(MIN_MESSAGE_LEN);
+        let len = self.buffer_len();
         let buf = &mut packet.buffer.as_mut()[..len];
         buf.fill(0);
         // The fixed part as an array: constant offsets, no bounds checks.
@@ -712,9 +598,6 @@ impl<'a> Repr<'a> {
         if let Some(l) = self.parameter_request_list {
             w.put(option::PARAMETER_REQUEST_LIST, l);
         }
-        if !server {
-            return w.end();
-        }
         if let Some(a) = self.subnet_mask {
             w.put(option::SUBNET_MASK, &a.octets());
         }
@@ -742,6 +625,148 @@ impl<'a> Repr<'a> {
             }
         }
         w.end();
+    }
+}
+
+/// Slots of the options [`Parsed`] keeps, in the order of `KNOWN`.
+pub(crate) mod known {
+    pub const MESSAGE_TYPE: usize = 0;
+    pub const SUBNET_MASK: usize = 1;
+    pub const ROUTER: usize = 2;
+    pub const DNS_SERVERS: usize = 3;
+    pub const LEASE_TIME: usize = 4;
+    pub const RENEWAL_TIME: usize = 5;
+    pub const REBINDING_TIME: usize = 6;
+    pub const SERVER_ID: usize = 7;
+    pub const REQUESTED_IP: usize = 8;
+    pub const PARAMETER_REQUEST_LIST: usize = 9;
+    pub const HOST_NAME: usize = 10;
+    pub const CLIENT_ID: usize = 11;
+    pub const COUNT: usize = 12;
+}
+
+/// The options of the module table with their length rules, in [`known`] order:
+/// (code, shortest, longest, low length bits that must be zero). Lists of addresses are a
+/// non-empty multiple of 4; a client identifier is a type byte and at least one byte more.
+const KNOWN: [(u8, u8, u8, u8); known::COUNT] = [
+    (option::MESSAGE_TYPE, 1, 1, 0),
+    (option::SUBNET_MASK, 4, 4, 0),
+    (option::ROUTER, 4, 255, 3),
+    (option::DNS_SERVERS, 4, 255, 3),
+    (option::LEASE_TIME, 4, 4, 0),
+    (option::RENEWAL_TIME, 4, 4, 0),
+    (option::REBINDING_TIME, 4, 4, 0),
+    (option::SERVER_ID, 4, 4, 0),
+    (option::REQUESTED_IP, 4, 4, 0),
+    (option::PARAMETER_REQUEST_LIST, 1, 255, 0),
+    (option::HOST_NAME, 1, 255, 0),
+    (option::CLIENT_ID, 2, 255, 0),
+];
+
+/// A validated message: the fixed part and the value of the first occurrence of each option
+/// of the module table (every occurrence length-checked). What [`Repr::parse`] decodes, and
+/// all the client reads, without building a whole [`Repr`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parsed<'a> {
+    /// The fixed part.
+    pub header: &'a [u8; HEADER_LEN],
+    /// Option 53.
+    pub message_type: MessageType,
+    /// Values of the options, in [`known`] order.
+    pub options: [Option<&'a [u8]>; known::COUNT],
+}
+
+impl<'a> Parsed<'a> {
+    /// Validate `bytes` by the rules of the module documentation.
+    #[inline(never)]
+    pub fn parse(bytes: &'a [u8]) -> Result<Parsed<'a>> {
+        let (header, rest) = bytes
+            .split_first_chunk::<HEADER_LEN>()
+            .ok_or(Error::Truncated)?;
+        if header[field::HTYPE] != 1 || header[field::HLEN] != 6 {
+            return Err(Error::Unsupported);
+        }
+        if quad(header, field::COOKIE.start) != MAGIC_COOKIE {
+            return Err(Error::Malformed);
+        }
+        let mut options = [None; known::COUNT];
+        for item in OptionIter::new(rest) {
+            let (code, data) = item?;
+            let Some(i) = KNOWN.iter().position(|k| k.0 == code) else {
+                continue;
+            };
+            let (_, min, max, mask) = KNOWN[i];
+            let len = data.len();
+            if len < usize::from(min) || len > usize::from(max) || len & usize::from(mask) != 0 {
+                return Err(Error::Malformed);
+            }
+            if let Some(slot @ None) = options.get_mut(i) {
+                if i == known::MESSAGE_TYPE
+                    && data
+                        .first()
+                        .and_then(|&t| MessageType::from_u8(t))
+                        .is_none()
+                {
+                    return Err(Error::Unsupported);
+                }
+                *slot = Some(data);
+            }
+        }
+        // Without option 53 this is plain BOOTP, which the stack does not speak.
+        let message_type = options[known::MESSAGE_TYPE]
+            .and_then(|t| MessageType::from_u8(*t.first()?))
+            .ok_or(Error::Unsupported)?;
+        let expected_op = if message_type.is_reply() {
+            BOOTREPLY
+        } else {
+            BOOTREQUEST
+        };
+        if header[field::OP] != expected_op {
+            return Err(Error::Malformed);
+        }
+        Ok(Parsed {
+            header,
+            message_type,
+            options,
+        })
+    }
+
+    /// `xid`.
+    pub fn transaction_id(&self) -> u32 {
+        u32::from_be_bytes(quad(self.header, field::XID.start))
+    }
+
+    /// `yiaddr`.
+    pub fn your_ip(&self) -> Ipv4Addr {
+        Ipv4Addr::from(quad(self.header, field::YIADDR.start))
+    }
+
+    /// True when `chaddr` starts with `mac`.
+    pub fn is_for(&self, mac: EthernetAddress) -> bool {
+        self.header
+            .get(field::CHADDR.start..field::CHADDR.start + 6)
+            == Some(&mac.0[..])
+    }
+
+    /// The first address of option slot `i` (a single address or a list).
+    pub fn addr(&self, i: usize) -> Option<Ipv4Addr> {
+        let a = self.options.get(i).copied().flatten()?.first_chunk::<4>()?;
+        Some(Ipv4Addr::from(*a))
+    }
+
+    /// The seconds of option slot `i`.
+    pub fn secs(&self, i: usize) -> Option<u32> {
+        self.addr(i).map(Ipv4Addr::to_bits)
+    }
+
+    /// The first [`MAX_DNS_SERVERS`] addresses of option 6.
+    pub fn dns_servers(&self) -> [Option<Ipv4Addr>; MAX_DNS_SERVERS] {
+        let mut out = [None; MAX_DNS_SERVERS];
+        let list = self.options[known::DNS_SERVERS].unwrap_or(&[]);
+        for (slot, a) in out.iter_mut().zip(list.as_chunks::<4>().0) {
+            *slot = Some(Ipv4Addr::from(*a));
+        }
+        out
     }
 }
 
@@ -837,14 +862,6 @@ pub(crate) mod tests {
             let p = Packet::new_checked(&buf[..len]).unwrap();
             assert_eq!(Repr::parse(&p).unwrap(), r);
             assert_eq!(buf[len], 0xaa, "emit stays within buffer_len");
-            if r.is_client_message() {
-                // The client's emitter writes the same bytes.
-                let mut client = [0x55u8; 600];
-                assert_eq!(r.client_buffer_len(), len);
-                client[..len].fill(0);
-                r.emit_client(&mut client[..len]);
-                assert_eq!(client[..len], buf[..len]);
-            }
         }
     }
 
