@@ -379,30 +379,18 @@ impl DhcpSlot {
         Duration::from_millis(u64::from(self.next_random() % n.max(1)))
     }
 
-    /// The client identifier (option 61) into `buf`: the configured one, or type 1 and the
-    /// MAC; returns its length.
-    fn client_id(&self, mac: EthernetAddress, buf: &mut [u8; MAX_CLIENT_ID]) -> usize {
-        let n = usize::from(self.config.client_id_len);
-        if n > 0 {
-            *buf = self.config.client_id;
-            n.min(MAX_CLIENT_ID)
-        } else {
-            buf[0] = 1;
-            if let Some(dst) = buf.get_mut(1..7) {
-                dst.copy_from_slice(&mac.0);
-            }
-            7
-        }
-    }
-
     /// When the client next needs a poll.
     fn deadline(&self) -> Instant {
-        match (self.state, self.lease) {
-            (DhcpState::Bound, Some(l)) => l.renew_at.min(l.expires_at),
-            (DhcpState::Renewing, Some(l)) => self.retry_at.min(l.rebind_at).min(l.expires_at),
-            (DhcpState::Rebinding, Some(l)) => self.retry_at.min(l.expires_at),
+        let Some(l) = self.lease.as_ref() else {
+            return self.retry_at;
+        };
+        // A lease is only held bound, renewing or rebinding.
+        let next = match self.state {
+            DhcpState::Bound => l.renew_at,
+            DhcpState::Renewing => self.retry_at.min(l.rebind_at),
             _ => self.retry_at,
-        }
+        };
+        next.min(l.expires_at)
     }
 }
 
@@ -435,8 +423,15 @@ impl<'a> Stack<'a> {
     pub fn enable_dhcp(&mut self, slot: &'a mut DhcpSlot, config: DhcpConfig) {
         *slot = DhcpSlot::EMPTY;
         slot.config = config;
-        // Mix the MAC in, so devices configured with the same seed still differ.
         let mac = self.mac.0;
+        if config.client_id_len == 0 {
+            // Type 1 (Ethernet) and the MAC.
+            slot.config.client_id_len = 7;
+            if let Some(id) = slot.config.client_id.first_chunk_mut::<7>() {
+                *id = [1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]];
+            }
+        }
+        // Mix the MAC in, so devices configured with the same seed still differ.
         let mac_bits = u64::from_be_bytes([0, 0, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]);
         slot.rng = config.seed ^ mac_bits.rotate_left(17);
         slot.restart(Instant::ZERO);
@@ -641,8 +636,8 @@ impl<'a> Stack<'a> {
         let decline = kind == MessageType::Decline;
         let mut opts = [0u8; MAX_CLIENT_OPTIONS];
         let mut n = put_option(&mut opts, 0, dhcpv4::option::MESSAGE_TYPE, &[kind.to_u8()]);
-        let mut client_id = [0u8; MAX_CLIENT_ID];
-        let id_len = d.client_id(mac, &mut client_id);
+        let client_id = &d.config.client_id;
+        let id_len = usize::from(d.config.client_id_len);
         n = put_option(
             &mut opts,
             n,
@@ -680,28 +675,24 @@ impl<'a> Stack<'a> {
         } else {
             0
         };
-        let [x0, x1, x2, x3] = d.xid.to_be_bytes();
-        let [s0, s1] = secs.to_be_bytes();
+        let xid = d.xid.to_be_bytes();
         let src = ciaddr.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let [c0, c1, c2, c3] = src.octets();
-        let [m0, m1, m2, m3, m4, m5] = mac.0;
-        let fixed = [
-            1, 1, 6, 0, x0, x1, x2, x3, s0, s1, flags, 0, c0, c1, c2, c3, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, m0, m1, m2, m3, m4, m5,
-        ];
         self.send_built_udp(
             (src, dhcpv4::CLIENT_PORT),
             (dst, dhcpv4::SERVER_PORT),
             (dhcpv4::HEADER_LEN + opts.len() + 1).max(dhcpv4::MIN_MESSAGE_LEN),
             &mut |buf| {
                 buf.fill(0);
+                // The fixed part as an array: constant offsets, no bounds checks.
                 if let Some((h, rest)) = buf.split_first_chunk_mut::<{ dhcpv4::HEADER_LEN }>() {
-                    if let Some(f) = h.first_chunk_mut::<34>() {
-                        *f = fixed;
-                    }
-                    if let Some(cookie) = h.last_chunk_mut::<4>() {
-                        *cookie = dhcpv4::MAGIC_COOKIE;
-                    }
+                    // BOOTREQUEST, Ethernet, 6-byte addresses, no hops.
+                    h[..4].copy_from_slice(&[1, 1, 6, 0]);
+                    h[4..8].copy_from_slice(&xid);
+                    h[8..10].copy_from_slice(&secs.to_be_bytes());
+                    h[10] = flags;
+                    h[12..16].copy_from_slice(&src.octets());
+                    h[28..34].copy_from_slice(&mac.0);
+                    h[236..].copy_from_slice(&dhcpv4::MAGIC_COOKIE);
                     if let Some(o) = rest.get_mut(..opts.len()) {
                         o.copy_from_slice(opts);
                     }
@@ -756,33 +747,36 @@ impl<'a> Stack<'a> {
                 d.attempts = 0;
                 self.dhcp_transmit(now);
             }
-            (DhcpState::Requesting, MessageType::Ack) => {
-                let (addr, server) = d.offer?;
-                if yiaddr != addr || server_id.is_some_and(|s| s != server) {
+            (
+                DhcpState::Requesting | DhcpState::Renewing | DhcpState::Rebinding,
+                MessageType::Ack,
+            ) => {
+                let requesting = d.state == DhcpState::Requesting;
+                // The offer's address and server when requesting, the lease's when extending.
+                let (addr, server, old) = match (requesting, d.offer, d.lease.as_ref()) {
+                    (true, Some((addr, server)), _) => (addr, server, None),
+                    (false, _, Some(l)) => (l.address.address, l.server, Some(l.address)),
+                    _ => return None,
+                };
+                if requesting && (yiaddr != addr || server_id.is_some_and(|s| s != server)) {
                     return None;
                 }
-                d.checking = Some(lease_from(m, server, now)?);
+                d.checking = lease_from(m, server_id.unwrap_or(server), now);
+                d.checking.as_ref()?;
                 bump(&mut self.stats.dhcp_ack_rx);
                 d.offer = None;
                 d.naks = 0;
-                if d.config.conflict_detection {
+                if requesting && d.config.conflict_detection {
                     // RFC 5227 §2.1.1: the first probe after a random delay of up to 1 s.
                     d.state = DhcpState::Checking;
                     d.attempts = 0;
                     d.retry_at = now + d.random_ms(1000);
-                } else {
-                    self.dhcp_bind(false);
+                    return Some(());
                 }
-            }
-            (DhcpState::Renewing | DhcpState::Rebinding, MessageType::Ack) => {
-                let old = d.lease.as_ref()?.address;
-                let server = server_id.or(d.lease.as_ref().map(|l| l.server))?;
-                d.checking = Some(lease_from(m, server, now)?);
-                bump(&mut self.stats.dhcp_ack_rx);
-                let renewed = d.checking.as_ref().is_some_and(|l| l.address == old);
+                let renewed = old.is_some() && d.checking.as_ref().map(|l| l.address) == old;
                 if renewed {
                     bump(&mut self.stats.dhcp_renewed);
-                } else {
+                } else if !requesting {
                     // A server may hand out another address when rebinding.
                     d.push_event(DhcpEvent::Lost);
                 }
@@ -824,7 +818,6 @@ impl<'a> Stack<'a> {
             return;
         };
         d.state = DhcpState::Bound;
-        d.naks = 0;
         d.lease = Some(lease);
         if renewed {
             d.push_event(DhcpEvent::Renewed(lease));
@@ -894,6 +887,7 @@ impl<'a> Stack<'a> {
 }
 
 /// The lease an ACK grants, or `None` when it lacks an address or a lease time.
+#[inline(never)]
 fn lease_from(m: &Parsed<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLease> {
     let addr = m.your_ip();
     if addr.is_unspecified() || addr.is_broadcast() || addr.is_multicast() {
