@@ -366,6 +366,8 @@ impl DhcpSlot {
         e
     }
 
+    /// Back to INIT: the next DISCOVER goes out at `now`.
+    #[inline(never)]
     fn restart(&mut self, now: Instant) {
         self.state = DhcpState::Init;
         self.retry_at = now;
@@ -675,8 +677,18 @@ impl<'a> Stack<'a> {
         } else {
             0
         };
-        let xid = d.xid.to_be_bytes();
+        let [x0, x1, x2, x3] = d.xid.to_be_bytes();
+        let [s0, s1] = secs.to_be_bytes();
         let src = ciaddr.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let [c0, c1, c2, c3] = src.octets();
+        let [m0, m1, m2, m3, m4, m5] = mac.0;
+        // BOOTREQUEST, Ethernet, 6-byte addresses, no hops, xid, secs, flags, ciaddr, no
+        // yiaddr, siaddr or giaddr, chaddr. Whole-array stores: slice copies stay calls at
+        // opt-level "z".
+        let fixed = [
+            1, 1, 6, 0, x0, x1, x2, x3, s0, s1, flags, 0, c0, c1, c2, c3, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, m0, m1, m2, m3, m4, m5,
+        ];
         self.send_built_udp(
             (src, dhcpv4::CLIENT_PORT),
             (dst, dhcpv4::SERVER_PORT),
@@ -685,14 +697,12 @@ impl<'a> Stack<'a> {
                 buf.fill(0);
                 // The fixed part as an array: constant offsets, no bounds checks.
                 if let Some((h, rest)) = buf.split_first_chunk_mut::<{ dhcpv4::HEADER_LEN }>() {
-                    // BOOTREQUEST, Ethernet, 6-byte addresses, no hops.
-                    h[..4].copy_from_slice(&[1, 1, 6, 0]);
-                    h[4..8].copy_from_slice(&xid);
-                    h[8..10].copy_from_slice(&secs.to_be_bytes());
-                    h[10] = flags;
-                    h[12..16].copy_from_slice(&src.octets());
-                    h[28..34].copy_from_slice(&mac.0);
-                    h[236..].copy_from_slice(&dhcpv4::MAGIC_COOKIE);
+                    if let Some(f) = h.first_chunk_mut::<34>() {
+                        *f = fixed;
+                    }
+                    if let Some(cookie) = h.last_chunk_mut::<4>() {
+                        *cookie = dhcpv4::MAGIC_COOKIE;
+                    }
                     if let Some(o) = rest.get_mut(..opts.len()) {
                         o.copy_from_slice(opts);
                     }
@@ -902,20 +912,15 @@ fn lease_from(m: &Parsed<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLeas
     // Seconds stay 32-bit: a 32-bit by 32-bit multiplication makes the microseconds, where
     // `Duration::from_secs` needs a saturating 64-bit one.
     let lease = secs;
-    let (mut t1, mut t2) = (m.secs(known::RENEWAL_TIME), m.secs(known::REBINDING_TIME));
     // T1 ≤ T2 ≤ lease, or the defaults 0.5 and 0.875 of the lease (RFC 2131 §4.4.5).
     let default_t1 = lease / 2;
     let default_t2 = (u64::from(lease) * 7 / 8) as u32;
-    if !matches!((t1, t2), (Some(a), Some(b)) if a <= b && b <= lease) {
-        match (t1, t2) {
-            (Some(a), None) if a <= default_t2 => t2 = Some(default_t2),
-            (None, Some(b)) if b <= lease && default_t1 <= b => t1 = Some(default_t1),
-            _ => {
-                t1 = Some(default_t1);
-                t2 = Some(default_t2);
-            }
-        }
-    }
+    let (t1, t2) = match (m.secs(known::RENEWAL_TIME), m.secs(known::REBINDING_TIME)) {
+        (Some(a), Some(b)) if a <= b && b <= lease => (a, b),
+        (Some(a), None) if a <= default_t2 => (a, default_t2),
+        (None, Some(b)) if b <= lease && default_t1 <= b => (default_t1, b),
+        _ => (default_t1, default_t2),
+    };
     let span = |s: u32| Duration::from_micros(u64::from(s) * 1_000_000);
     let at = |s: u32| {
         if secs == u32::MAX {
@@ -934,8 +939,8 @@ fn lease_from(m: &Parsed<'_>, server: Ipv4Addr, now: Instant) -> Option<DhcpLeas
         server,
         duration: span(lease),
         obtained_at: now,
-        renew_at: at(t1.unwrap_or(default_t1)),
-        rebind_at: at(t2.unwrap_or(default_t2)),
+        renew_at: at(t1),
+        rebind_at: at(t2),
         expires_at: at(lease),
     })
 }

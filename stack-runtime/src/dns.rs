@@ -168,12 +168,10 @@ pub struct DnsQuerySlot {
     port: u16,
     /// Attempts sent so far.
     attempts: u8,
-    /// Send (the next attempt) at this time.
+    /// Send (the next attempt) at this time ([`Instant::ZERO`]: at the next poll).
     deadline: Instant,
     /// Server of the last attempt.
     server: Ipv4Addr,
-    /// Transmit the next attempt at the next poll rather than waiting for `deadline`.
-    send_now: bool,
     last_error: Option<DnsError>,
 }
 
@@ -188,7 +186,6 @@ impl DnsQuerySlot {
         attempts: 0,
         deadline: Instant::ZERO,
         server: Ipv4Addr::UNSPECIFIED,
-        send_now: false,
         last_error: None,
     };
 }
@@ -391,9 +388,8 @@ impl<'a> Stack<'a> {
             id,
             port,
             attempts: 0,
-            deadline: now,
+            deadline: Instant::ZERO,
             server: Ipv4Addr::UNSPECIFIED,
-            send_now: true,
             last_error: None,
         };
         self.dns_sync_stats();
@@ -473,13 +469,7 @@ impl<'a> Stack<'a> {
         dns.queries
             .iter()
             .filter(|q| matches!(q.state, QueryState::Pending))
-            .map(|q| {
-                if q.send_now {
-                    Instant::ZERO
-                } else {
-                    q.deadline
-                }
-            })
+            .map(|q| q.deadline)
             .fold(None, crate::time::earliest)
     }
 
@@ -498,7 +488,7 @@ impl<'a> Stack<'a> {
                 return;
             };
             let q = &mut dns.queries[i];
-            if !matches!(q.state, QueryState::Pending) || (!q.send_now && now < q.deadline) {
+            if !matches!(q.state, QueryState::Pending) || now < q.deadline {
                 continue;
             }
             let attempt = usize::from(q.attempts);
@@ -522,7 +512,6 @@ impl<'a> Stack<'a> {
             };
             q.attempts += 1;
             q.server = server;
-            q.send_now = false;
             q.deadline = now + timeout;
             let (name, id, port) = (q.name, q.id, q.port);
             let Some(src) = src else { continue };
@@ -595,7 +584,7 @@ impl<'a> Stack<'a> {
                     } else {
                         DnsError::Malformed(e)
                     });
-                    q.send_now = true;
+                    q.deadline = Instant::ZERO;
                 }
                 return;
             }
@@ -626,7 +615,7 @@ impl<'a> Stack<'a> {
             }
             _ => {
                 q.last_error = Some(DnsError::ServerFailure);
-                q.send_now = true;
+                q.deadline = Instant::ZERO;
                 return;
             }
         };

@@ -749,6 +749,7 @@ impl<'a> Parsed<'a> {
     }
 
     /// The first address of option slot `i` (a single address or a list).
+    #[inline(never)]
     pub fn addr(&self, i: usize) -> Option<Ipv4Addr> {
         let a = self.options.get(i).copied().flatten()?.first_chunk::<4>()?;
         Some(Ipv4Addr::from(*a))
