@@ -1185,6 +1185,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn client_messages_are_laid_out_as_rfc_2131_says() {
+        setup!(stack, drv);
+        let mut slot = DhcpSlot::EMPTY;
+        let config = DhcpConfig::new(2)
+            .with_host_name("sensor")
+            .with_client_id(&[0, 7, 7]);
+        stack.enable_dhcp(&mut slot, config);
+        stack.poll(&mut drv, secs(0));
+        let frame = drv.take_sent().unwrap();
+        let msg = &frame[42..];
+        assert_eq!(msg.len(), dhcpv4::MIN_MESSAGE_LEN, "padded to 300 bytes");
+        assert_eq!(msg[..4], [1, 1, 6, 0], "BOOTREQUEST, Ethernet");
+        assert_eq!(msg[8..28], [0; 20], "secs 0, no flags, no addresses");
+        assert_eq!(msg[28..34], OUR_MAC.0);
+        assert_eq!(msg[34..236], [0; 202]);
+        assert_eq!(msg[236..240], dhcpv4::MAGIC_COOKIE);
+        let options: &[u8] = &[
+            53, 1, 1, // DISCOVER
+            61, 3, 0, 7, 7, // the configured client identifier
+            12, 6, b's', b'e', b'n', b's', b'o', b'r', // host name
+            55, 6, 1, 3, 6, 51, 58, 59, // parameter request list
+            255,
+        ];
+        assert_eq!(&msg[240..240 + options.len()], options);
+        assert!(msg[240 + options.len()..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn full_exchange() {
         setup!(stack, drv);
         let mut slot = DhcpSlot::EMPTY;

@@ -1016,6 +1016,25 @@ mod tests {
         client.config.min_ttl = 5;
         client.cache_insert(&name("u.example"), DEVICE, 1, secs(20));
         assert!(client.cache_lookup(&name("u.example"), secs(24)).is_some());
+        // A name cached again takes its own entry, even when expired, before a free one: the
+        // lookup then finds the new answer, not a stale one first.
+        client.config.min_ttl = 0;
+        for e in client.cache.iter_mut() {
+            e.valid = false;
+        }
+        client.cache_insert(&name("s.example"), DEVICE, 100, secs(30));
+        client.cache_insert(&name("t.example"), DEVICE, 1, secs(30));
+        client.cache[0].valid = false;
+        client.cache_insert(&name("t.example"), SERVER, 100, secs(40));
+        assert_eq!(
+            client.cache.iter().filter(|e| e.valid).count(),
+            1,
+            "one entry per name"
+        );
+        assert_eq!(
+            client.cache_lookup(&name("t.example"), secs(41)),
+            Some(SERVER)
+        );
     }
 
     #[test]

@@ -978,6 +978,18 @@ pub(crate) mod tests {
         assert_eq!(parse(&[53, 1, 3, 255]), Err(Error::Malformed));
         // Options after the end option are not read.
         assert_eq!(parse(&[53, 1, 2, 255, 51, 9]), Ok(None));
+        // Every occurrence is checked, the first one wins.
+        assert_eq!(
+            parse(&[53, 1, 2, 51, 4, 0, 0, 0, 9, 51, 2, 0, 0]),
+            Err(Error::Malformed)
+        );
+        assert_eq!(
+            parse(&[53, 1, 2, 51, 4, 0, 0, 0, 9, 51, 4, 0, 0, 0, 7, 53, 1, 99]),
+            Ok(Some(9))
+        );
+        assert_eq!(parse(&[53, 1, 2, 61, 1, 1]), Err(Error::Malformed));
+        assert_eq!(parse(&[53, 1, 2, 12, 0]), Err(Error::Malformed));
+        assert_eq!(parse(&[53, 1, 2, 3, 0]), Err(Error::Malformed));
         // More DNS servers than kept.
         let b = with_options(&[
             53, 1, 2, 6, 16, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4,

@@ -1027,6 +1027,62 @@ mod tests {
         assert_eq!(a[2].data, RecordData::A(Ipv4Addr::new(198, 51, 100, 7)));
     }
 
+    #[test]
+    fn scan_follows_cnames_to_the_address_of_the_question() {
+        let mut m = header(1, 3);
+        m.extend_from_slice(b"\x03WWW\x07example\x00\x00\x01\x00\x01");
+        // Another name's A record first: not followed.
+        m.extend_from_slice(b"\x05other\xc0\x10\x00\x01\x00\x01\x00\x00\x00\x09\x00\x04");
+        m.extend_from_slice(&[192, 0, 2, 9]);
+        // www CNAME device.example, then device.example A.
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 9]);
+        let device = m.len();
+        m.extend_from_slice(b"\x06device\xc0\x10");
+        m.extend_from_slice(&[0xc0, device as u8, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4]);
+        m.extend_from_slice(&[198, 51, 100, 7]);
+        let www = Name::from_text("www.example").unwrap();
+        let s = scan(&m, &www).unwrap();
+        assert!(s.question_matches, "case-insensitive");
+        assert_eq!(s.found, Some((Ipv4Addr::new(198, 51, 100, 7), 30)));
+        assert_eq!(s.answers_at, 12 + 17);
+        assert_eq!(s.flags, 0x8180);
+        // Asked for another name: its own A record, and the question is not its own.
+        let other = Name::from_text("other.example").unwrap();
+        let s = scan(&m, &other).unwrap();
+        assert!(!s.question_matches);
+        assert_eq!(s.found, Some((Ipv4Addr::new(192, 0, 2, 9), 9)));
+        let nobody = Name::from_text("nobody.example").unwrap();
+        assert_eq!(scan(&m, &nobody).unwrap().found, None);
+        // Rejected like `Message::parse`.
+        let mut bad = m.clone();
+        bad[7] = 4;
+        assert_eq!(scan(&bad, &www), Err(ParseError::CountOverrun));
+        assert_eq!(
+            Message::parse(&bad).map(|_| ()),
+            Err(ParseError::CountOverrun)
+        );
+    }
+
+    #[test]
+    fn names_compare_by_their_wire_form_only() {
+        // A long name, then a short one, decoded into the same buffer.
+        let long = b"\x09somewhere\x04deep\x07example\x00";
+        let short = b"\x01a\x07example\x00";
+        let mut name = Name::ROOT;
+        assert_eq!(read_name_into(long, 0, &mut name), Ok(long.len()));
+        assert_eq!(read_name_into(short, 0, &mut name), Ok(short.len()));
+        let fresh = Name::from_text("a.example").unwrap();
+        assert_eq!(name, fresh);
+        let hash = |n: &Name| {
+            use core::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            n.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&name), hash(&fresh));
+        assert_ne!(name, Name::from_text("b.example").unwrap());
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
