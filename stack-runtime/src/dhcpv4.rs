@@ -127,6 +127,9 @@ fn put_option(out: &mut [u8], at: usize, code: u8, data: &[u8]) -> usize {
     end
 }
 
+// `dhcp_accepts` matches the client port as bytes.
+const _: () = assert!(dhcpv4::CLIENT_PORT == 68);
+
 /// The options the client asks for (option 55).
 const PARAMETER_REQUEST_LIST: [u8; 6] = [
     dhcpv4::option::SUBNET_MASK,
@@ -483,7 +486,8 @@ impl<'a> Stack<'a> {
             && self.config.ipv4.is_none()
             && protocol == IpProtocol::Udp
             && !dst.is_unspecified()
-            && ip_payload.get(2..4) == Some(&dhcpv4::CLIENT_PORT.to_be_bytes())
+            // The UDP destination port, `CLIENT_PORT` (a pattern: no slice comparison call).
+            && matches!(ip_payload, [_, _, 0, 68, ..])
     }
 
     /// Run the client's timers.
