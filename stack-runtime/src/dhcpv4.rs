@@ -455,11 +455,8 @@ impl<'a> Stack<'a> {
 
     /// The DNS servers of the current lease (without copying the whole lease).
     #[cfg(feature = "dns")]
-    pub(crate) fn dhcp_dns_servers(&self) -> [Option<Ipv4Addr>; MAX_DNS_SERVERS] {
-        match self.dhcp.as_ref().and_then(|d| d.lease.as_ref()) {
-            Some(l) => l.dns_servers,
-            None => [None; MAX_DNS_SERVERS],
-        }
+    pub(crate) fn dhcp_dns_servers(&self) -> Option<&[Option<Ipv4Addr>; MAX_DNS_SERVERS]> {
+        Some(&self.dhcp.as_ref()?.lease.as_ref()?.dns_servers)
     }
 
     /// The oldest DHCP event the application has not taken yet.

@@ -325,24 +325,29 @@ impl<'a> Stack<'a> {
 
     /// The servers the resolver asks: the configured ones, else the DHCP lease's.
     pub fn dns_servers(&self) -> [Option<Ipv4Addr>; MAX_SERVERS] {
-        let configured = self.dns.as_ref().map(|d| d.config.servers);
-        match configured {
-            Some(s) if s.iter().any(Option::is_some) => s,
-            #[cfg(feature = "dhcpv4")]
-            _ => self.dhcp_dns_servers(),
-            #[cfg(not(feature = "dhcpv4"))]
-            _ => [None; MAX_SERVERS],
-        }
+        self.dns_server_refs()
+            .copied()
+            .unwrap_or([None; MAX_SERVERS])
+    }
+
+    /// [`dns_servers`](Self::dns_servers) without the copy: `None` when there are none.
+    fn dns_server_refs(&self) -> Option<&[Option<Ipv4Addr>; MAX_SERVERS]> {
+        let configured = self
+            .dns
+            .as_ref()
+            .map(|d| &d.config.servers)
+            .filter(|s| s.iter().any(Option::is_some));
+        #[cfg(feature = "dhcpv4")]
+        let configured = configured.or_else(|| self.dhcp_dns_servers());
+        configured
     }
 
     fn dns_server_list(&self) -> ([Ipv4Addr; MAX_SERVERS], usize) {
         let mut list = [Ipv4Addr::UNSPECIFIED; MAX_SERVERS];
         let mut n = 0;
-        for (slot, s) in list
-            .iter_mut()
-            .zip(self.dns_servers().into_iter().flatten())
-        {
-            *slot = s;
+        let servers = self.dns_server_refs().map_or(&[][..], |s| &s[..]);
+        for (slot, s) in list.iter_mut().zip(servers.iter().flatten()) {
+            *slot = *s;
             n += 1;
         }
         (list, n)

@@ -742,6 +742,7 @@ impl<'a> Parsed<'a> {
     }
 
     /// True when `chaddr` starts with `mac`.
+    #[cfg(any(test, feature = "dhcpv4"))]
     pub fn is_for(&self, mac: EthernetAddress) -> bool {
         self.header
             .get(field::CHADDR.start..field::CHADDR.start + 6)
