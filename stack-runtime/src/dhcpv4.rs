@@ -166,6 +166,7 @@ pub struct DhcpConfig {
 
 impl DhcpConfig {
     /// Defaults: no host name, client identifier from the MAC address, no broadcast flag.
+    #[inline(never)]
     pub const fn new(seed: u64) -> DhcpConfig {
         DhcpConfig {
             seed,
