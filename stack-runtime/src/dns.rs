@@ -492,7 +492,9 @@ impl<'a> Stack<'a> {
             let Some(dns) = self.dns.as_mut() else {
                 return;
             };
-            let q = &mut dns.queries[i];
+            let Some(q) = dns.queries.get_mut(i) else {
+                break;
+            };
             if !matches!(q.state, QueryState::Pending) || now < q.deadline {
                 continue;
             }
