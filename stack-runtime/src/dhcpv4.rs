@@ -831,12 +831,14 @@ impl<'a> Stack<'a> {
         };
         d.state = DhcpState::Bound;
         d.lease = Some(lease);
-        if renewed {
-            d.push_event(DhcpEvent::Renewed(lease));
-        } else {
+        if !renewed {
             bump(&mut self.stats.dhcp_bound);
-            d.push_event(DhcpEvent::Bound(lease));
         }
+        d.push_event(if renewed {
+            DhcpEvent::Renewed(lease)
+        } else {
+            DhcpEvent::Bound(lease)
+        });
         self.set_ipv4(Some(lease.address), lease.router);
     }
 
