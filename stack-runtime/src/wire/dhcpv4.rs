@@ -21,10 +21,10 @@
 //!
 //! Pad options (0) are skipped, unknown options are skipped by their length, and parsing stops
 //! at the end option (255) or at the end of the buffer. An option whose length runs past the
-//! buffer, or a known option with an impossible length (a 3-byte subnet mask), is
-//! [`Error::Malformed`]; a buffer shorter than header and cookie is [`Error::Truncated`]; a
-//! message for other hardware than Ethernet, or without a message type (plain BOOTP), is
-//! [`Error::Unsupported`]. The first occurrence of an option wins. Options overloaded into the
+//! buffer, or a known option with an impossible length (a 3-byte subnet mask, in any of its
+//! occurrences), is [`Error::Malformed`]; a buffer shorter than header and cookie is
+//! [`Error::Truncated`]; a message for other hardware than Ethernet, or without a message type
+//! (plain BOOTP), is [`Error::Unsupported`]. The first occurrence of an option wins. Options overloaded into the
 //! `sname`/`file` fields (option 52) are not read.
 
 use core::fmt;
