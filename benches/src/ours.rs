@@ -11,7 +11,7 @@ use stack_runtime::{
 };
 
 use crate::link::{FRAME, Port, Ring};
-use crate::{BulkOutcome, BulkParams, CHUNK, MSS, matches_pattern};
+use crate::{BulkOutcome, BulkParams, CHUNK, matches_pattern};
 
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -29,20 +29,19 @@ struct Arrays {
     sockets: Vec<TcpSlot>,
     listeners: Vec<TcpListenerSlot>,
     quotas: Vec<SocketQuota>,
-    segments: Vec<u8>,
 }
 
 impl Arrays {
     fn new(window_segments: usize) -> Self {
         Arrays {
-            packets: vec![0; 8 * FRAME],
+            // 8 for frames, plus room for a full send buffer and a full receive window (TCP
+            // data lives in the packet buffers).
+            packets: vec![0; (8 + 2 * window_segments) * FRAME],
             tx_queue: (0..8).map(|_| PendingSlot::EMPTY).collect(),
             arp: vec![ArpEntry::EMPTY; 4],
             sockets: vec![TcpSlot::EMPTY],
             listeners: vec![TcpListenerSlot::EMPTY; 1],
             quotas: vec![SocketQuota::default(); 1],
-            // Room for a full send buffer and a full receive window.
-            segments: vec![0; 2 * window_segments * MSS],
         }
     }
 
@@ -59,8 +58,6 @@ impl Arrays {
                 sockets: &mut self.sockets,
                 listeners: &mut self.listeners,
                 quotas: &mut self.quotas,
-                segments: &mut self.segments,
-                segment_size: MSS,
             },
         };
         let n = window_segments as u16;

@@ -154,20 +154,28 @@ impl<'a> PacketPool<'a> {
     /// Allocate a buffer (length 0). `None`, counted as an allocation failure, when all are in
     /// use.
     pub fn alloc(&mut self) -> Option<PacketBuf> {
-        for index in 0..self.count {
-            let (w, bit) = (index / 32, 1u32 << (index % 32));
-            if self.used[w] & bit == 0 {
-                self.used[w] |= bit;
-                self.stats.in_use += 1;
-                self.stats.high_water = self.stats.high_water.max(self.stats.in_use);
-                return Some(PacketBuf {
-                    index: index as u16,
-                    len: 0,
-                });
-            }
+        // The first clear bit, a word at a time (bits past `count` are never set, so only the
+        // index needs the bound): TCP data can hold most of a large pool.
+        let index = self
+            .used
+            .iter()
+            .enumerate()
+            .find(|(_, w)| **w != u32::MAX)
+            .map(|(i, w)| i * 32 + w.trailing_ones() as usize)
+            .filter(|&i| i < self.count);
+        let Some(index) = index else {
+            self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
+            return None;
+        };
+        if let Some(w) = self.used.get_mut(index / 32) {
+            *w |= 1 << (index % 32);
         }
-        self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
-        None
+        self.stats.in_use += 1;
+        self.stats.high_water = self.stats.high_water.max(self.stats.in_use);
+        Some(PacketBuf {
+            index: index as u16,
+            len: 0,
+        })
     }
 
     /// Return a buffer to the pool. Consumes the handle, so it cannot be freed twice.
@@ -211,6 +219,44 @@ impl<'a> PacketPool<'a> {
     /// Record the length of the packet written into `buf` (clamped to the buffer size).
     pub fn set_len(&self, buf: &mut PacketBuf, len: usize) {
         buf.len = len.min(self.size) as u16;
+    }
+
+    // Buffer numbers instead of handles, for the TCP queues (stack-runtime/src/tcp/
+    // segment_pool.rs): they keep one byte per buffer in a connection slot and are the only
+    // owners of the numbers they hold, so the handle discipline holds one level up.
+
+    /// Allocate a buffer and return its number ([`MAX_BUFFERS`] = 256 fits a byte).
+    pub(crate) fn alloc_index(&mut self) -> Option<u8> {
+        let PacketBuf { index, .. } = self.alloc()?;
+        Some(index as u8)
+    }
+
+    /// Return buffer number `index`; false (and nothing changes) when it was not allocated.
+    pub(crate) fn free_index(&mut self, index: u8) -> bool {
+        let index = usize::from(index);
+        let (w, bit) = (index / 32, 1u32 << (index % 32));
+        match self.used.get_mut(w) {
+            Some(word) if index < self.count && *word & bit != 0 => {
+                *word &= !bit;
+                self.stats.in_use -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The whole of buffer number `index` (empty when out of range).
+    pub(crate) fn buffer_at(&self, index: u8) -> &[u8] {
+        let start = usize::from(index) * self.size;
+        self.storage.get(start..start + self.size).unwrap_or(&[])
+    }
+
+    /// The whole of buffer number `index`, mutable (empty when out of range).
+    pub(crate) fn buffer_at_mut(&mut self, index: u8) -> &mut [u8] {
+        let start = usize::from(index) * self.size;
+        self.storage
+            .get_mut(start..start + self.size)
+            .unwrap_or(&mut [])
     }
 }
 

@@ -13,7 +13,7 @@ use stack_runtime::{
 };
 
 use super::{READY, STACK_IP, STACK_MAC, ServerParams, Service, chargen_pattern, sleep_for};
-use crate::{CHUNK, MSS};
+use crate::CHUNK;
 
 /// Packet buffers (and transmit-queue slots): as in `examples/host-services`.
 const PACKETS: usize = 16;
@@ -34,16 +34,16 @@ pub fn serve(params: &ServerParams) -> Result<(), String> {
         .map_err(|e| format!("opening TAP {}: {e}", params.tap))?
         .with_mac(STACK_MAC);
     let w = params.window_segments;
-    let mut packets = vec![0u8; PACKETS * PACKET_SIZE];
+    // TCP data lives in the packet buffers: a full send buffer and a full receive window for
+    // one connection, plus slack for the small echo and accept connections, on top of the
+    // frames (the pool holds at most 256 buffers).
+    let packet_count = (PACKETS + 2 * w + 2 * params.sockets).min(256);
+    let mut packets = vec![0u8; packet_count * PACKET_SIZE];
     let mut tx_queue: Vec<PendingSlot> = (0..PACKETS).map(|_| PendingSlot::EMPTY).collect();
     let mut arp = vec![ArpEntry::EMPTY; 4];
     let mut sockets: Vec<TcpSlot> = (0..params.sockets).map(|_| TcpSlot::new()).collect();
     let mut listeners = vec![TcpListenerSlot::EMPTY; 1];
     let mut quotas = vec![SocketQuota::default(); params.sockets];
-    // A full send buffer and a full receive window for one connection, plus slack for the
-    // small echo and accept connections (the pool holds at most 256 buffers).
-    let segment_count = (2 * w + 2 * params.sockets).min(256);
-    let mut segments = vec![0u8; segment_count * MSS];
     let storage = StackStorage {
         packets: &mut packets,
         packet_size: PACKET_SIZE,
@@ -56,8 +56,6 @@ pub fn serve(params: &ServerParams) -> Result<(), String> {
             sockets: &mut sockets,
             listeners: &mut listeners,
             quotas: &mut quotas,
-            segments: &mut segments,
-            segment_size: MSS,
         },
     };
     let config = StackConfig {

@@ -20,7 +20,7 @@ pub(super) fn readiness_of_slot(stack: &Stack<'_>, i: usize, dir: Dir) -> u64 {
     let side = match dir {
         Dir::Rx => u64::from(s.can_recv()) | u64::from(s.may_recv()) << 1,
         Dir::Tx => {
-            let room = s.send_room(&stack.tcp.pool).min(0x7f_ffff) as u64;
+            let room = s.send_room(&stack.tcp.pool, &stack.pool).min(0x7f_ffff) as u64;
             u64::from(s.may_send()) | room << 1
         }
     };

@@ -45,7 +45,7 @@ fn stack(ip: Ipv4Addr) -> (Stack<'static>, Box<Drv>) {
             .collect(),
     );
     let storage = StackStorage {
-        packets: leak(vec![0u8; 8 * 1514]),
+        packets: leak(vec![0u8; 56 * 1514]),
         packet_size: 1514,
         tx_queue: leak((0..8).map(|_| PendingSlot::EMPTY).collect()),
         arp: leak(vec![ArpEntry::EMPTY; 4]),
@@ -56,8 +56,6 @@ fn stack(ip: Ipv4Addr) -> (Stack<'static>, Box<Drv>) {
             sockets: leak((0..4).map(|_| TcpSlot::new()).collect()),
             listeners: leak(vec![TcpListenerSlot::EMPTY; 2]),
             quotas: leak(vec![SocketQuota::default(); 4]),
-            segments: leak(vec![0u8; 48 * 1460]),
-            segment_size: 1460,
         },
     };
     let config = StackConfig {

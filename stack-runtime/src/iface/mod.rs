@@ -300,10 +300,19 @@ impl<'a> Stack<'a> {
         };
         let mut config = config;
         config.mtu = config.mtu.clamp(68, 65535);
+        let pool = PacketPool::new(storage.packets, storage.packet_size);
+        #[cfg(feature = "tcp")]
+        let tcp = tcp::TcpTable::new(
+            storage.tcp,
+            &config.tcp,
+            config.seed,
+            &pool,
+            tcp::segment_payload(storage.packet_size, config.mtu),
+        );
         let mut stack = Stack {
             config,
             mac: hardware_addr,
-            pool: PacketPool::new(storage.packets, storage.packet_size),
+            pool,
             queue: tx::TxQueue::new(storage.tx_queue),
             arp: ArpCache::new(storage.arp, arp_config),
             frag: Reassembler::new(storage.reassembly, storage.reassembly_bytes),
@@ -318,7 +327,7 @@ impl<'a> Stack<'a> {
             mtu: config.mtu,
             stats: Stats::new(),
             #[cfg(feature = "tcp")]
-            tcp: tcp::TcpTable::new(storage.tcp, &config.tcp, config.seed),
+            tcp,
             #[cfg(feature = "dhcpv4")]
             dhcp: None,
             #[cfg(feature = "dns")]

@@ -43,9 +43,10 @@ impl Default for TcpListenerSlot {
     }
 }
 
-/// The TCP part of [`super::StackStorage`]: socket slots, listener slots, and the shared
-/// segment pool (`segments` split into buffers of `segment_size` bytes, each socket's use
-/// limited by its [`SocketQuota`]; `quotas` needs one entry per socket slot).
+/// The TCP part of [`super::StackStorage`]: socket slots, listener slots, and one
+/// [`SocketQuota`] per socket slot. TCP data has no storage of its own: it lives in the
+/// stack's packet buffers ([`crate::tcp::segment_pool`]), at most
+/// [`TcpConfig::segments`](crate::TcpConfig::segments) of them at once.
 ///
 /// [`TcpStorage::none`] turns TCP off (no slot: every segment is answered with a RST).
 #[derive(Debug)]
@@ -56,10 +57,6 @@ pub struct TcpStorage<'a> {
     pub listeners: &'a mut [TcpListenerSlot],
     /// One pool quota per socket slot (overwritten from [`TcpConfig`](crate::TcpConfig) at start).
     pub quotas: &'a mut [SocketQuota],
-    /// Segment buffer bytes, `count × segment_size` (at most 256 buffers).
-    pub segments: &'a mut [u8],
-    /// Bytes per segment buffer (one MSS, e.g. 1460, is the natural size).
-    pub segment_size: usize,
 }
 
 impl TcpStorage<'_> {
@@ -69,14 +66,25 @@ impl TcpStorage<'_> {
             sockets: &mut [],
             listeners: &mut [],
             quotas: &mut [],
-            segments: &mut [],
-            segment_size: 1460,
         }
     }
 }
 
 #[cfg(feature = "tcp")]
 pub(crate) use enabled::TcpTable;
+
+/// TCP payload bytes one packet buffer of `packet_size` bytes holds: what a full-sized segment
+/// of an `mtu`-byte IP packet carries (`mtu − 40`, one MSS), and no more than fits behind the
+/// Ethernet, IPv4 and TCP headers, so that a buffer holds one segment (1536 or 1514 bytes:
+/// 1460 for a 1500-byte MTU). Stored from offset 0.
+#[cfg(feature = "tcp")]
+pub(crate) fn segment_payload(packet_size: usize, mtu: usize) -> usize {
+    const HEADERS: usize = crate::wire::ethernet::HEADER_LEN + 20 + 20;
+    packet_size
+        .saturating_sub(HEADERS)
+        .min(mtu.saturating_sub(40))
+        .max(1)
+}
 
 /// The TCP engine of the interface (feature `tcp`).
 #[cfg(feature = "tcp")]
@@ -89,10 +97,11 @@ mod enabled {
 
     use super::super::Stack;
     use super::super::ipv4::{DstKind, IpInfo};
+    use crate::pool::PacketPool;
     use crate::stats::{bump, gauge};
     use crate::tcp::FourTuple;
     use crate::tcp::isn::IsnGenerator;
-    use crate::tcp::segment_pool::SegmentPool;
+    use crate::tcp::segment_pool::{FRAME_RESERVE, SegmentPool, Segments};
     use crate::tcp::siphash::siphash24;
     use crate::tcp::socket::{ChallengeLimiter, Ctx, InputAction, TcpConfig, TcpError, TcpState};
     use crate::tcp::syn_cookie::SynCookies;
@@ -199,7 +208,15 @@ mod enabled {
     }
 
     impl<'a> TcpTable<'a> {
-        pub(crate) fn new(storage: TcpStorage<'a>, config: &TcpConfig, seed: [u8; 16]) -> Self {
+        /// The TCP table over `storage`, its data in buffers of `packets` holding
+        /// `payload_size` bytes each.
+        pub(crate) fn new(
+            storage: TcpStorage<'a>,
+            config: &TcpConfig,
+            seed: [u8; 16],
+            packets: &PacketPool<'_>,
+            payload_size: usize,
+        ) -> Self {
             let n = storage.sockets.len().min(storage.quotas.len());
             for (i, q) in storage.quotas.iter_mut().enumerate() {
                 *q = if i < n {
@@ -219,7 +236,10 @@ mod enabled {
                 *l = TcpListenerSlot::EMPTY;
             }
             let sockets = &mut storage.sockets[..n];
-            let pool = SegmentPool::new(storage.segments, storage.segment_size, storage.quotas);
+            // The cap never reaches into the frame reserve: what the pool can ever give.
+            let cap =
+                usize::from(config.segments).min(packets.capacity().saturating_sub(FRAME_RESERVE));
+            let pool = SegmentPool::new(storage.quotas, payload_size, cap, FRAME_RESERVE);
             let mut cookie_key = [0u8; 16];
             cookie_key[..8].copy_from_slice(&siphash24(&seed, b"syn-cookie-key-0").to_le_bytes());
             cookie_key[8..].copy_from_slice(&siphash24(&seed, b"syn-cookie-key-1").to_le_bytes());
@@ -236,7 +256,11 @@ mod enabled {
             }
         }
 
-        fn slot_for_new(&mut self, stats: &mut crate::Stats) -> Option<usize> {
+        fn slot_for_new(
+            &mut self,
+            packets: &mut PacketPool<'a>,
+            stats: &mut crate::Stats,
+        ) -> Option<usize> {
             if let Some(i) = self.sockets.iter().position(TcpSlot::is_free) {
                 return Some(i);
             }
@@ -248,7 +272,7 @@ mod enabled {
                 .filter_map(|(i, s)| s.time_wait_end().map(|t| (i, t)))
                 .min_by_key(|&(_, t)| t)?;
             let i = oldest.0;
-            self.sockets[i].recycle(&mut self.pool);
+            self.sockets[i].recycle(&mut Segments::new(&mut self.pool, packets));
             self.sockets[i].owned = false;
             bump(&mut stats.tcp_time_wait_reused);
             Some(i)
@@ -294,7 +318,7 @@ mod enabled {
                 let action = {
                     let tcp = &mut self.tcp;
                     let mut ctx = Ctx {
-                        pool: &mut tcp.pool,
+                        pool: Segments::new(&mut tcp.pool, &mut self.pool),
                         stats: &mut self.stats,
                         config: &self.config.tcp,
                         challenge: &mut tcp.challenge,
@@ -382,7 +406,7 @@ mod enabled {
                 }
             };
             // A SYN the backlog takes (`cookie` None) or the ACK of a valid SYN cookie.
-            let Some(i) = self.tcp.slot_for_new(&mut self.stats) else {
+            let Some(i) = self.tcp.slot_for_new(&mut self.pool, &mut self.stats) else {
                 bump(&mut self.stats.tcp_refused_no_socket);
                 return self.tcp_reply_reset(info, repr, now);
             };
@@ -407,7 +431,7 @@ mod enabled {
                 Some(conn) => {
                     slot.accept_cookie(repr, cfg, l as u8, conn.mss);
                     let mut ctx = Ctx {
-                        pool: &mut tcp.pool,
+                        pool: Segments::new(&mut tcp.pool, &mut self.pool),
                         stats: &mut self.stats,
                         config: cfg,
                         challenge: &mut tcp.challenge,
@@ -522,8 +546,12 @@ mod enabled {
                 let tcp = &mut self.tcp;
                 let stats = &mut self.stats;
                 let mut busy = false;
-                let done =
-                    tcp.sockets[i].dispatch(&mut tcp.pool, stats, cfg, now, |repr, payload| {
+                let done = tcp.sockets[i].dispatch(
+                    &mut Segments::new(&mut tcp.pool, &mut self.pool),
+                    stats,
+                    cfg,
+                    now,
+                    |repr, payload| {
                         let Some(mac) = mac else {
                             // Unresolved: the segment is lost; retransmission will resend it.
                             return true;
@@ -552,7 +580,8 @@ mod enabled {
                         });
                         frames += 1;
                         true
-                    });
+                    },
+                );
                 self.stats.frames_tx = self.stats.frames_tx.wrapping_add(frames);
                 self.stats.ipv4_tx = self.stats.ipv4_tx.wrapping_add(frames);
                 if busy {
@@ -573,7 +602,7 @@ mod enabled {
             let tcp = &mut self.tcp;
             for slot in tcp.sockets.iter_mut() {
                 if slot.state() != TcpState::Closed && *slot.local.ip() == address {
-                    slot.lose_address(&mut tcp.pool);
+                    slot.lose_address(&mut Segments::new(&mut tcp.pool, &mut self.pool));
                     bump(&mut self.stats.tcp_address_lost);
                 }
             }
@@ -655,7 +684,7 @@ mod enabled {
             let tcp = &mut self.tcp;
             for s in tcp.sockets.iter_mut() {
                 if s.listener == Some(listener.0 as u8) {
-                    s.reset(&mut tcp.pool);
+                    s.reset(&mut Segments::new(&mut tcp.pool, &mut self.pool));
                     s.free();
                 }
             }
@@ -718,7 +747,7 @@ mod enabled {
             }
             let i = self
                 .tcp
-                .slot_for_new(&mut self.stats)
+                .slot_for_new(&mut self.pool, &mut self.stats)
                 .ok_or(TcpError::NoSlot)?;
             let tuple = FourTuple {
                 local_addr: src,
@@ -760,7 +789,7 @@ mod enabled {
             if !s.may_send() {
                 return Err(TcpError::InvalidState);
             }
-            let n = s.send(&mut tcp.pool, data);
+            let n = s.send(&mut Segments::new(&mut tcp.pool, &mut self.pool), data);
             if n == 0 && !data.is_empty() {
                 return Err(TcpError::WouldBlock);
             }
@@ -778,7 +807,7 @@ mod enabled {
                 .filter(|s| s.generation == h.generation && s.owned)
                 .ok_or(TcpError::InvalidHandle)?;
             if s.can_recv() {
-                return Ok(s.recv(&mut tcp.pool, buf));
+                return Ok(s.recv(&mut Segments::new(&mut tcp.pool, &mut self.pool), buf));
             }
             if let Some(e) = s.error {
                 return Err(e);
@@ -799,7 +828,7 @@ mod enabled {
                 .filter(|s| s.generation == h.generation && s.owned)
             {
                 s.owned = false;
-                s.close(&mut tcp.pool);
+                s.close(&mut Segments::new(&mut tcp.pool, &mut self.pool));
                 if s.state() == TcpState::Closed && !s.is_free() {
                     s.free();
                 }
@@ -816,7 +845,7 @@ mod enabled {
                 .get_mut(h.index)
                 .filter(|s| s.generation == h.generation && s.owned)
             {
-                s.close(&mut tcp.pool);
+                s.close(&mut Segments::new(&mut tcp.pool, &mut self.pool));
             }
         }
 
@@ -844,7 +873,7 @@ mod enabled {
             let tcp = &mut self.tcp;
             let s = &mut tcp.sockets[h.index];
             s.owned = false;
-            s.reset(&mut tcp.pool);
+            s.reset(&mut Segments::new(&mut tcp.pool, &mut self.pool));
             if !s.is_free() {
                 s.free();
             }
@@ -865,7 +894,7 @@ mod enabled {
         /// True when [`Stack::tcp_send`] would take at least one byte now.
         pub fn tcp_can_send(&self, h: TcpHandle) -> bool {
             self.tcp_slot(h)
-                .is_ok_and(|s| s.may_send() && s.send_room(&self.tcp.pool) > 0)
+                .is_ok_and(|s| s.may_send() && s.send_room(&self.tcp.pool, &self.pool) > 0)
         }
 
         /// True when the connection may still send (open, not closed by us).
@@ -929,7 +958,7 @@ mod enabled {
 
         fn stack(sockets: usize, tcp: TcpConfig) -> Stack<'static> {
             let storage = StackStorage {
-                packets: leak(vec![0u8; 8 * 1514]),
+                packets: leak(vec![0u8; 40 * 1514]),
                 packet_size: 1514,
                 tx_queue: leak((0..8).map(|_| PendingSlot::EMPTY).collect()),
                 arp: leak((0..4).map(|_| ArpEntry::EMPTY).collect()),
@@ -940,8 +969,6 @@ mod enabled {
                     sockets: leak((0..sockets).map(|_| TcpSlot::EMPTY).collect()),
                     listeners: leak(vec![TcpListenerSlot::EMPTY; 2]),
                     quotas: leak(vec![SocketQuota::default(); sockets]),
-                    segments: leak(vec![0u8; 32 * 1460]),
-                    segment_size: 1460,
                 },
             };
             let config = StackConfig {
@@ -1203,6 +1230,200 @@ mod enabled {
             assert_eq!(s.tcp_state(h), TcpState::Closed, "stale handle");
         }
 
+        /// A stack over `packets` packet buffers (1514 bytes), one socket listening on port 80.
+        fn small_pool(packets: usize, tcp: TcpConfig) -> (Stack<'static>, FrameQueueDriver) {
+            let storage = StackStorage {
+                packets: leak(vec![0u8; packets * 1514]),
+                packet_size: 1514,
+                tx_queue: leak((0..4).map(|_| PendingSlot::EMPTY).collect()),
+                arp: leak((0..4).map(|_| ArpEntry::EMPTY).collect()),
+                reassembly: &mut [],
+                reassembly_bytes: &mut [],
+                udp: &mut [],
+                tcp: TcpStorage {
+                    sockets: leak(vec![TcpSlot::EMPTY]),
+                    listeners: leak(vec![TcpListenerSlot::EMPTY]),
+                    quotas: leak(vec![SocketQuota::default()]),
+                },
+            };
+            let config = StackConfig {
+                ipv4: Ipv4Cidr::new(OUR_IP, 24),
+                tcp: TcpConfig {
+                    window_scaling: false,
+                    timestamps: false,
+                    sack: false,
+                    no_delay: true,
+                    ..tcp
+                },
+                ..StackConfig::default()
+            };
+            let mut s = Stack::new(config, storage, OUR_MAC);
+            let mut d: FrameQueueDriver = FrameQueueDriver::new(OUR_MAC.0);
+            let mut req = Vec::new();
+            req.extend_from_slice(&[0xff; 6]);
+            req.extend_from_slice(&PEER_MAC.0);
+            req.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+            req.extend_from_slice(&PEER_MAC.0);
+            req.extend_from_slice(&PEER_IP.octets());
+            req.extend_from_slice(&[0; 6]);
+            req.extend_from_slice(&OUR_IP.octets());
+            d.inject(&req);
+            s.poll(&mut d, T0);
+            while d.take_sent().is_some() {}
+            (s, d)
+        }
+
+        /// The peer connects to port 80; returns our handle and ISS.
+        fn accept_one(s: &mut Stack<'static>, d: &mut FrameQueueDriver) -> (TcpHandle, SeqNumber) {
+            let l = s.tcp_listen(80).unwrap();
+            let out = input(s, d, &seg(40000, 80, Control::Syn, 7000, None), T0);
+            let iss = out[0].seq;
+            input(
+                s,
+                d,
+                &seg(40000, 80, Control::None, 7001, Some((iss + 1).0)),
+                T0,
+            );
+            (s.tcp_accept(l).expect("established"), iss)
+        }
+
+        /// An ICMP echo request from the peer.
+        fn ping(seq: u16) -> Vec<u8> {
+            let mut icmp = vec![8, 0, 0, 0, 0, 7, (seq >> 8) as u8, seq as u8, 1, 2, 3, 4];
+            let sum = !checksum::data(&icmp);
+            icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+            let mut f = vec![0u8; ETH_LEN + IPV4_HEADER_LEN];
+            let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
+            eth.set_dst_addr(OUR_MAC);
+            eth.set_src_addr(PEER_MAC);
+            eth.set_ethertype(EtherType::Ipv4);
+            let ip = Ipv4Repr {
+                src_addr: PEER_IP,
+                dst_addr: OUR_IP,
+                next_header: IpProtocol::Icmp,
+                payload_len: icmp.len(),
+                hop_limit: 64,
+            };
+            ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH_LEN..]), 1);
+            f.extend_from_slice(&icmp);
+            f
+        }
+
+        #[test]
+        fn full_windows_leave_the_frame_reserve_to_pings_and_resets() {
+            // 8 packet buffers: TCP data may hold 6 of them, whatever its limits say.
+            let cfg = TcpConfig {
+                send_buffers: 8,
+                recv_buffers: 4,
+                ..TcpConfig::default()
+            };
+            let (mut s, mut d) = small_pool(8, cfg);
+            let (h, iss) = accept_one(&mut s, &mut d);
+            // The peer fills our receive window (3 segments), unread.
+            let mut rcv = 7001u32;
+            loop {
+                let mut data = seg(40000, 80, Control::None, rcv, Some((iss + 1).0));
+                let bytes = [0x5a; 1460];
+                data.payload = &bytes;
+                input(&mut s, &mut d, &data, T0);
+                if s.tcp_recv_available(h) == usize::try_from(rcv - 7001).unwrap() {
+                    break; // not stored: the window is full
+                }
+                rcv += 1460;
+            }
+            assert_eq!(s.tcp_recv_available(h), 3 * 1460);
+            // The application fills its send buffer; the peer acknowledges nothing.
+            let mut queued = 0;
+            while let Ok(n) = s.tcp_send(h, &[0xa5; 1000]) {
+                queued += n;
+                if n == 0 {
+                    break;
+                }
+            }
+            s.poll(&mut d, T0);
+            sent(&mut d);
+            assert_eq!(
+                queued,
+                3 * 1460,
+                "the send buffer got what the pool had left"
+            );
+            let st = s.stats();
+            assert_eq!(st.tcp_segments_in_use, 6);
+            assert_eq!(st.pool_packets_in_use, 6);
+            assert!(st.tcp_segments_alloc_failures > 0, "refusals are counted");
+            assert!(!s.tcp_can_send(h));
+            // A ping is still answered...
+            d.inject(&ping(1));
+            s.poll(&mut d, T0);
+            let f = d.take_sent().expect("echo reply");
+            assert_eq!((f[23], f[34]), (1, 0), "ICMP echo reply");
+            // ...and a SYN to a closed port still gets its RST.
+            let out = input(
+                &mut s,
+                &mut d,
+                &seg(40001, 81, Control::Syn, 9000, None),
+                T0,
+            );
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].control, Control::Rst);
+            assert_eq!(s.stats().pool_packets_alloc_failures, 0);
+            // Reading and acknowledging give everything back.
+            let mut buf = [0u8; 8192];
+            assert_eq!(s.tcp_recv(h, &mut buf), Ok(3 * 1460));
+            let end = iss + 1 + queued;
+            input(
+                &mut s,
+                &mut d,
+                &seg(40000, 80, Control::None, rcv, Some(end.0)),
+                T0,
+            );
+            assert_eq!(s.stats().tcp_segments_in_use, 0);
+            assert_eq!(s.stats().pool_packets_in_use, 0);
+        }
+
+        #[test]
+        fn the_segment_cap_bounds_tcp_data_below_the_pool() {
+            // 16 packet buffers, but TCP data may hold only 2.
+            let cfg = TcpConfig {
+                send_buffers: 8,
+                recv_buffers: 8,
+                segments: 2,
+                ..TcpConfig::default()
+            };
+            let (mut s, mut d) = small_pool(16, cfg);
+            let (h, _) = accept_one(&mut s, &mut d);
+            assert_eq!(s.tcp_send(h, &[1; 8000]), Ok(2 * 1460));
+            s.poll(&mut d, T0);
+            let st = s.stats();
+            assert_eq!((st.tcp_segments_capacity, st.tcp_segments_in_use), (2, 2));
+            assert_eq!(st.tcp_segments_alloc_failures, 1);
+            assert_eq!(st.tcp_segments_limit_refusals, 0);
+            // The per-socket limit still applies below the cap.
+            let (mut s, mut d) = small_pool(
+                16,
+                TcpConfig {
+                    send_buffers: 3,
+                    ..cfg
+                },
+            );
+            let (h, _) = accept_one(&mut s, &mut d);
+            assert_eq!(s.tcp_send(h, &[1; 8000]), Ok(2 * 1460));
+            let cfg = TcpConfig {
+                send_buffers: 3,
+                segments: 10,
+                ..cfg
+            };
+            let (mut s, mut d) = small_pool(16, cfg);
+            let (h, _) = accept_one(&mut s, &mut d);
+            assert_eq!(s.tcp_send(h, &[1; 8000]), Ok(3 * 1460));
+            s.poll(&mut d, T0);
+            assert_eq!(s.stats().tcp_segments_limit_refusals, 1);
+            assert_eq!(s.stats().tcp_segments_alloc_failures, 0);
+            // The cap never reaches into the frame reserve.
+            let (s, _) = small_pool(4, TcpConfig::default());
+            assert_eq!(s.stats().tcp_segments_capacity, 2);
+        }
+
         #[test]
         fn full_socket_table_refuses_with_rst() {
             let (mut s, mut d) = ready(1, TcpConfig::default());
@@ -1341,7 +1562,7 @@ mod enabled {
                 let mut a = stack(2, TcpConfig::default());
                 let mut b = {
                     let storage = StackStorage {
-                        packets: leak(vec![0u8; 8 * 1514]),
+                        packets: leak(vec![0u8; 40 * 1514]),
                         packet_size: 1514,
                         tx_queue: leak((0..8).map(|_| PendingSlot::EMPTY).collect()),
                         arp: leak((0..4).map(|_| ArpEntry::EMPTY).collect()),
@@ -1352,8 +1573,6 @@ mod enabled {
                             sockets: leak((0..2).map(|_| TcpSlot::EMPTY).collect()),
                             listeners: leak(vec![TcpListenerSlot::EMPTY; 1]),
                             quotas: leak(vec![SocketQuota::default(); 2]),
-                            segments: leak(vec![0u8; 32 * 1460]),
-                            segment_size: 1460,
                         },
                     };
                     let config = StackConfig {

@@ -1,78 +1,105 @@
-//! The shared pool of TCP segment buffers, with per-socket limits and optional reservations.
+//! TCP data in the interface's packet pool, with a cap, per-socket limits and optional
+//! reservations.
 //!
-//! One fixed pool of `count × size` byte buffers (e.g. 32 × 1460 for the reference profile)
-//! serves every socket: each socket's [`SendQueue`] (data written by the application, kept
-//! until acknowledged, retransmitted straight from the buffer) and its [`RecvQueue`]
-//! (received data, in order and out of order, until the application reads it) draw buffers
-//! from it. A socket's send buffer and receive window are *limits* checked at allocation
-//! ([`SocketQuota`]), not memory set aside, which is what lets 8 sockets with 5,840-byte windows
-//! share 47 KB instead of owning 93 KB.
+//! TCP keeps no buffers of its own (like lwIP's pbufs): each socket's [`SendQueue`] (data
+//! written by the application, kept until acknowledged, retransmitted straight from the buffer)
+//! and its [`RecvQueue`] (received data, in order and out of order, until the application reads
+//! it) hold buffers of the one [`PacketPool`] that also carries ARP, ICMP, UDP, DHCP/DNS and
+//! TCP control frames. Each buffer stores up to [`SegmentPool::buffer_size`] payload bytes from
+//! offset 0 (one MSS: a 1536-byte packet buffer holds one 1460-byte segment).
 //!
+//! [`SegmentPool`] is the bookkeeping (it owns no byte): who may take a packet buffer for TCP
+//! data. [`Segments`] pairs it with the packet pool for the operations that allocate, read or
+//! write (the stack builds one from its two disjoint fields at each call).
+//!
+//! * **The cap** ([`SegmentPool::capacity`], `tcp.segments` in a profile, lwIP's
+//!   `MEMP_NUM_TCP_SEG`): the most packet buffers TCP data may hold at once, across all
+//!   connections.
+//! * **The frame reserve** ([`FRAME_RESERVE`] buffers): TCP data never takes the packet pool's
+//!   last buffers, so a RST, a SYN-ACK, an ARP request or reply, an echo reply or a DNS query can
+//!   always be built while every connection holds all it may. Without it, full windows could
+//!   leave no buffer for the ARP request their own retransmissions wait on: a deadlock.
+//! * **Per-socket limits** ([`SocketQuota`]): a socket's send buffer and receive window are
+//!   limits checked at allocation, not memory set aside, which is what lets 8 sockets with
+//!   5,840-byte windows share a 20-buffer pool.
 //! * **Shared mode** (the default, `reserved = 0`): a socket gets a buffer when it is under its
-//!   limit and the pool has one free.
+//!   limit, TCP is under the cap and the packet pool has more free buffers than the frame
+//!   reserve.
 //! * **Reserved mode** (per socket, `reserved > 0`): the first `reserved` buffers a socket holds
-//!   are guaranteed: the pool never lets other sockets take the last free buffers that
-//!   reservations still need. The rest of the pool is shared as above. The sum of reservations
-//!   may not exceed the pool.
+//!   are guaranteed against other sockets: shared allocations never take the buffers that
+//!   reservations still need. The sum of reservations may not exceed the cap. (Frames are
+//!   short-lived: one may hold a reserved buffer until it is sent.)
 //!
 //! Handles ([`SegmentBuf`]) work like [`crate::pool::PacketBuf`]: neither `Clone` nor `Copy`,
-//! consumed by [`SegmentPool::free`], so double free and use after free do not compile. The pool
-//! counts buffers in use, the high-water mark, refusals for exhaustion and refusals for a
-//! socket's limit ([`SegmentPoolStats`]).
+//! consumed by [`Segments::free`], so double free and use after free do not compile. The pool
+//! counts buffers in use, the high-water mark, refusals for exhaustion (cap, frame reserve or
+//! empty packet pool) and refusals for a socket's limit ([`SegmentPoolStats`]).
 //!
 //! ```
-//! # use stack_runtime::tcp::segment_pool::{SegmentPool, SendQueue, SocketQuota};
+//! # use stack_runtime::pool::PacketPool;
+//! # use stack_runtime::tcp::segment_pool::{SegmentPool, Segments, SendQueue, SocketQuota};
 //! # use stack_runtime::wire::tcp::SeqNumber;
-//! let mut bytes = [0u8; 4 * 100];
+//! let mut bytes = [0u8; 6 * 128];
+//! let mut packets = PacketPool::new(&mut bytes, 128);
 //! let mut quotas = [SocketQuota::new(3, 3, 0), SocketQuota::new(3, 3, 1)];
-//! let mut pool = SegmentPool::new(&mut bytes, 100, &mut quotas);
+//! // 100 payload bytes per buffer, at most 4 buffers for TCP, 2 always left for frames.
+//! let mut pool = SegmentPool::new(&mut quotas, 100, 4, 2);
+//! let mut segs = Segments::new(&mut pool, &mut packets);
 //! let mut sendq = SendQueue::<4>::new(0, SeqNumber(1000));
-//! assert_eq!(sendq.write(&mut pool, &[7; 250]), 250); // 3 buffers
+//! assert_eq!(sendq.write(&mut segs, &[7; 250]), 250); // 3 packet buffers
 //! // Retransmit 1100..1200 straight from the pool:
-//! assert_eq!(sendq.segment(&pool, SeqNumber(1100), 1460).unwrap(), &[7; 100]);
-//! sendq.ack(&mut pool, SeqNumber(1250));
+//! assert_eq!(sendq.segment(&segs, SeqNumber(1100), 1460).unwrap(), &[7; 100]);
+//! sendq.ack(&mut segs, SeqNumber(1250));
 //! assert_eq!(pool.stats().in_use, 0);
+//! assert_eq!(packets.stats().in_use, 0);
 //! ```
 //!
 //! ```compile_fail,E0382
-//! # use stack_runtime::tcp::segment_pool::{QueueKind, SegmentPool, SocketQuota};
+//! # use stack_runtime::pool::PacketPool;
+//! # use stack_runtime::tcp::segment_pool::{QueueKind, SegmentPool, Segments, SocketQuota};
 //! # use stack_runtime::wire::tcp::SeqNumber;
 //! let mut bytes = [0u8; 4 * 100];
+//! let mut packets = PacketPool::new(&mut bytes, 100);
 //! let mut quotas = [SocketQuota::new(3, 3, 0)];
-//! let mut pool = SegmentPool::new(&mut bytes, 100, &mut quotas);
-//! let buf = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
-//! pool.free(buf);
-//! pool.free(buf); // error[E0382]: use of moved value: `buf`
+//! let mut pool = SegmentPool::new(&mut quotas, 100, 4, 0);
+//! let mut segs = Segments::new(&mut pool, &mut packets);
+//! let buf = segs.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+//! segs.free(buf);
+//! segs.free(buf); // error[E0382]: use of moved value: `buf`
 //! ```
 //!
 //! # Worst-case RAM
 //!
 //! Everything is fixed at build time, so the worst case under any load is the static size:
 //!
-//! * the buffers: `count × size` bytes (32 × 1460 = 46,720 bytes for the reference profile),
-//!   whether 1 or 8 sockets are busy;
-//! * the pool's bookkeeping: about 85 bytes on a 32-bit MCU, the 32-byte allocation bitmap
-//!   included;
-//! * per socket: one [`SocketQuota`] (10 bytes), and per queue `N` handle slots of
-//!   `size_of::<Option<SegmentBuf>>()` = 16 bytes (e.g. `SendQueue<8>` + `RecvQueue<8>` ≈ 290
-//!   bytes with their cursors).
+//! * the buffers: none of TCP's own; TCP data uses at most `min(cap, packet buffers −
+//!   FRAME_RESERVE)` packet buffers;
+//! * the bookkeeping: about 40 bytes on a 32-bit MCU;
+//! * per socket: one [`SocketQuota`] (10 bytes), and per queue `N` buffer numbers of one byte
+//!   plus the cursors (see [`SendQueue`] and [`RecvQueue`]).
 //!
-//! Under load the pool can be exhausted, never exceeded: a socket that cannot get a buffer sees
-//! a full send buffer (the application waits) or drops an out-of-order segment (the peer
-//! retransmits). Reservations move no bytes: they only decide who may take the last buffers.
+//! Under load the cap or the pool can be exhausted, never exceeded: a socket that cannot get a
+//! buffer sees a full send buffer (the application waits) or drops an out-of-order segment (the
+//! peer retransmits). Reservations move no bytes: they only decide who may take the last
+//! buffers.
 
 use super::seq_ge;
+use crate::pool::PacketPool;
 use crate::wire::tcp::SeqNumber;
 
-/// The most buffers one pool manages (the allocation bitmap is a fixed array).
-pub const MAX_SEGMENTS: usize = 256;
+/// The most buffers TCP may hold (buffer numbers are one byte, as in the packet pool).
+pub const MAX_SEGMENTS: usize = crate::pool::MAX_BUFFERS;
 
-const WORDS: usize = MAX_SEGMENTS / 32;
+/// Packet buffers TCP data never takes, so that frames can always be built (the default the
+/// stack uses). Two: one for a reply or control segment (echo reply, RST, SYN-ACK, DNS query),
+/// and one for the ARP request that a frame to an unresolved neighbour waits on while it sits
+/// in the transmit queue.
+pub const FRAME_RESERVE: usize = 2;
 
 /// Which of a socket's queues a buffer belongs to (each has its own limit).
 ///
 /// The discriminants start at 1 so that `Option<SegmentBuf>::None` (the niche in `kind`) is
-/// stored as zero: an empty socket slot is all zero bytes and its table goes in `.bss`.
+/// stored as zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum QueueKind {
@@ -131,14 +158,15 @@ impl SocketQuota {
 /// Usage statistics of a [`SegmentPool`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SegmentPoolStats {
-    /// Buffers in the pool.
+    /// The cap: most packet buffers TCP data may hold at once.
     pub capacity: u32,
-    /// Buffers allocated now.
+    /// Packet buffers TCP data holds now.
     pub in_use: u32,
-    /// Most buffers ever allocated at once.
+    /// Most packet buffers TCP data ever held at once.
     pub high_water: u32,
-    /// Allocations refused because no buffer was free (for this socket: free buffers all
-    /// promised to other sockets' reservations count as none).
+    /// Allocations refused because TCP reached its cap, the packet pool had no buffer left
+    /// above the frame reserve, or (for this socket) the free buffers were all promised to
+    /// other sockets' reservations.
     pub alloc_failures: u32,
     /// Allocations refused because the socket reached its send or receive limit.
     pub limit_refusals: u32,
@@ -153,7 +181,7 @@ pub enum AllocError {
     NoSuchSocket,
     /// The socket holds as many buffers as its limit for this queue allows.
     SocketLimit,
-    /// No buffer is free for this socket.
+    /// No buffer is free for this socket (cap reached, frame reserve, reservations of others).
     PoolExhausted,
 }
 
@@ -164,17 +192,17 @@ pub enum QuotaError {
     NoSuchSocket,
     /// The socket still holds buffers; free them first.
     InUse,
-    /// The reservations would exceed the pool.
+    /// The reservations would exceed the cap.
     OverReserved,
 }
 
-/// A handle to one allocated segment buffer: the only way to reach its bytes. It records the
-/// owning socket and queue, the sequence number of its first byte and which bytes of the buffer
-/// are valid. Not `Clone`; consumed by [`SegmentPool::free`].
+/// A handle to one packet buffer holding TCP data: the only way to reach its bytes. It records
+/// the owning socket and queue, the sequence number of its first byte and which bytes of the
+/// buffer are valid. Not `Clone`; consumed by [`Segments::free`].
 #[derive(Debug, PartialEq, Eq)]
-#[must_use = "a SegmentBuf must be returned with SegmentPool::free, or its buffer leaks"]
+#[must_use = "a SegmentBuf must be returned with Segments::free, or its buffer leaks"]
 pub struct SegmentBuf {
-    /// Buffer number (at most [`MAX_SEGMENTS`] = 256 buffers: fits a byte).
+    /// Packet buffer number (at most [`MAX_SEGMENTS`] = 256 buffers: fits a byte).
     index: u8,
     owner: u16,
     kind: QueueKind,
@@ -218,75 +246,86 @@ impl SegmentBuf {
     }
 
     /// The buffer number, for a queue that keeps numbers rather than handles (and returns
-    /// the buffer with [`SegmentPool::release`]).
+    /// the buffer with [`Segments::release`]).
     pub(crate) fn into_index(self) -> u8 {
         self.index
     }
 }
 
-/// The fixed pool of segment buffers over caller-owned storage.
+/// Who may take packet buffers for TCP data: the cap, the frame reserve, every socket's
+/// quota and reservation, and the statistics. It owns no byte; see [`Segments`].
 #[derive(Debug)]
 pub struct SegmentPool<'a> {
-    storage: &'a mut [u8],
-    size: usize,
-    count: usize,
-    used: [u32; WORDS],
     sockets: &'a mut [SocketQuota],
-    /// Sum over sockets of their reserved buffers not yet taken: free buffers that shared
+    /// Payload bytes per buffer.
+    size: usize,
+    /// Most buffers TCP data may hold.
+    cap: usize,
+    /// Packet buffers left for frames.
+    frame_reserve: usize,
+    /// Sum over sockets of their reserved buffers not yet taken: buffers that shared
     /// allocations must leave alone.
     reserved_unused: usize,
     stats: SegmentPoolStats,
 }
 
 impl<'a> SegmentPool<'a> {
-    /// A pool over `storage` split into buffers of `size` bytes (at most [`MAX_SEGMENTS`],
-    /// and `size` at most 65,535), for the sockets of `sockets`. Quotas whose reservations
-    /// would exceed the pool have their reservation cleared (see [`SegmentPool::set_quota`] to
-    /// be told).
-    pub fn new(storage: &'a mut [u8], size: usize, sockets: &'a mut [SocketQuota]) -> Self {
+    /// Bookkeeping for the sockets of `sockets`: `size` payload bytes per packet buffer (at
+    /// most 65,535; no more than a packet buffer holds), at most `cap` buffers for TCP data
+    /// (at most [`MAX_SEGMENTS`]), always leaving `frame_reserve` packet buffers free for
+    /// frames. Quotas whose reservations would exceed the cap have their reservation cleared
+    /// (see [`SegmentPool::set_quota`] to be told).
+    pub fn new(
+        sockets: &'a mut [SocketQuota],
+        size: usize,
+        cap: usize,
+        frame_reserve: usize,
+    ) -> Self {
         let size = size.min(usize::from(u16::MAX));
-        let count = storage
-            .len()
-            .checked_div(size)
-            .unwrap_or(0)
-            .min(MAX_SEGMENTS);
+        let cap = cap.min(MAX_SEGMENTS);
         let mut reserved = 0usize;
         for q in sockets.iter_mut() {
             q.send_in_use = 0;
             q.recv_in_use = 0;
-            if reserved + usize::from(q.reserved) > count {
+            if reserved + usize::from(q.reserved) > cap {
                 q.reserved = 0;
             }
             reserved += usize::from(q.reserved);
         }
         SegmentPool {
-            storage,
-            size,
-            count,
-            used: [0; WORDS],
             sockets,
+            size,
+            cap,
+            frame_reserve,
             reserved_unused: reserved,
             stats: SegmentPoolStats {
-                capacity: count as u32,
+                capacity: cap as u32,
                 reserved: reserved as u32,
                 ..SegmentPoolStats::default()
             },
         }
     }
 
-    /// Bytes per buffer.
+    /// Payload bytes per buffer.
     pub fn buffer_size(&self) -> usize {
         self.size
     }
 
-    /// Buffers in the pool.
+    /// The cap: most buffers TCP data may hold at once.
     pub fn capacity(&self) -> usize {
-        self.count
+        self.cap
     }
 
-    /// Buffers not allocated.
-    pub fn free_count(&self) -> usize {
-        self.count.saturating_sub(self.stats.in_use as usize)
+    /// Packet buffers TCP data never takes.
+    pub fn frame_reserve(&self) -> usize {
+        self.frame_reserve
+    }
+
+    /// Buffers TCP could still take from `packets` now: under the cap and above the frame
+    /// reserve (those promised to reservations included).
+    pub fn free_count(&self, packets: &PacketPool<'_>) -> usize {
+        let below_cap = self.cap.saturating_sub(self.stats.in_use as usize);
+        below_cap.min(packets.available().saturating_sub(self.frame_reserve))
     }
 
     /// The pool's statistics.
@@ -300,7 +339,7 @@ impl<'a> SegmentPool<'a> {
     }
 
     /// Change a socket's limits and reservation (while it holds no buffer). A reservation made
-    /// while other sockets hold most of the pool is honoured as soon as they free buffers:
+    /// while other sockets hold most of the cap is honoured as soon as they free buffers:
     /// from then on, shared allocations can no longer take the buffers it needs.
     pub fn set_quota(
         &mut self,
@@ -314,7 +353,7 @@ impl<'a> SegmentPool<'a> {
             return Err(QuotaError::InUse);
         }
         let others = (self.stats.reserved as usize).saturating_sub(usize::from(old.reserved));
-        if others + usize::from(reserved) > self.count {
+        if others + usize::from(reserved) > self.cap {
             return Err(QuotaError::OverReserved);
         }
         self.sockets[socket] = SocketQuota::new(send_limit, recv_limit, reserved);
@@ -326,14 +365,13 @@ impl<'a> SegmentPool<'a> {
         Ok(())
     }
 
-    /// Allocate an empty buffer for `socket`'s `kind` queue, its first byte to be sequence
-    /// number `seq`.
-    pub fn alloc(
+    /// Take a packet buffer for `socket`'s `kind` queue, if every rule allows it.
+    fn alloc_index(
         &mut self,
+        packets: &mut PacketPool<'_>,
         socket: usize,
         kind: QueueKind,
-        seq: SeqNumber,
-    ) -> Result<SegmentBuf, AllocError> {
+    ) -> Result<u8, AllocError> {
         if socket > usize::from(u16::MAX) {
             return Err(AllocError::NoSuchSocket);
         }
@@ -347,24 +385,25 @@ impl<'a> SegmentPool<'a> {
             return Err(AllocError::SocketLimit);
         }
         let from_reservation = q.unused_reservation() > 0;
-        if !from_reservation && self.free_count() <= self.reserved_unused {
-            self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
-            return Err(AllocError::PoolExhausted);
-        }
-        // The first clear bit, a word at a time (bits past `count` are never set, so only
-        // the index needs the bound).
-        let index = self
-            .used
-            .iter()
-            .enumerate()
-            .find(|(_, w)| **w != u32::MAX)
-            .map(|(i, w)| i * 32 + w.trailing_ones() as usize)
-            .filter(|&i| i < self.count);
+        // Buffers this allocation must leave: reservations it does not draw on, and (in the
+        // packet pool) the frame reserve.
+        let promised = if from_reservation {
+            0
+        } else {
+            self.reserved_unused
+        };
+        let total = self.stats.in_use as usize;
+        let index = if total + promised >= self.cap
+            || packets.available() <= self.frame_reserve + promised
+        {
+            None
+        } else {
+            packets.alloc_index()
+        };
         let Some(index) = index else {
             self.stats.alloc_failures = self.stats.alloc_failures.saturating_add(1);
             return Err(AllocError::PoolExhausted);
         };
-        self.used[index / 32] |= 1 << (index % 32);
         if from_reservation {
             self.reserved_unused -= 1;
         }
@@ -375,8 +414,74 @@ impl<'a> SegmentPool<'a> {
         }
         self.stats.in_use += 1;
         self.stats.high_water = self.stats.high_water.max(self.stats.in_use);
+        Ok(index)
+    }
+
+    /// Return packet buffer `index` of `owner`'s `kind` queue. A buffer not allocated is left
+    /// alone.
+    fn release(&mut self, packets: &mut PacketPool<'_>, index: u8, owner: usize, kind: QueueKind) {
+        if !packets.free_index(index) {
+            return;
+        }
+        self.stats.in_use = self.stats.in_use.saturating_sub(1);
+        if let Some(q) = self.sockets.get_mut(owner) {
+            match kind {
+                QueueKind::Send => q.send_in_use = q.send_in_use.saturating_sub(1),
+                QueueKind::Recv => q.recv_in_use = q.recv_in_use.saturating_sub(1),
+            }
+            if q.total() < q.reserved {
+                self.reserved_unused += 1;
+            }
+        }
+    }
+}
+
+/// The TCP bookkeeping and the packet pool together: what the send and receive queues
+/// allocate, read and write through. Built for the duration of one call from the stack's two
+/// (disjoint) fields.
+#[derive(Debug)]
+pub struct Segments<'v, 'a> {
+    pool: &'v mut SegmentPool<'a>,
+    packets: &'v mut PacketPool<'a>,
+}
+
+impl<'v, 'a> Segments<'v, 'a> {
+    /// `pool`'s rules over the buffers of `packets`.
+    pub fn new(pool: &'v mut SegmentPool<'a>, packets: &'v mut PacketPool<'a>) -> Self {
+        Segments { pool, packets }
+    }
+
+    /// Payload bytes per buffer.
+    pub fn buffer_size(&self) -> usize {
+        self.pool.size
+    }
+
+    /// Buffers a shared allocation could get now (see [`SegmentPool::free_count`]).
+    pub fn free_count(&self) -> usize {
+        self.pool.free_count(self.packets)
+    }
+
+    /// The bookkeeping's statistics.
+    pub fn stats(&self) -> SegmentPoolStats {
+        self.pool.stats
+    }
+
+    /// A socket's quota and use.
+    pub fn quota(&self, socket: usize) -> Option<&SocketQuota> {
+        self.pool.quota(socket)
+    }
+
+    /// Allocate an empty buffer for `socket`'s `kind` queue, its first byte to be sequence
+    /// number `seq`.
+    pub fn alloc(
+        &mut self,
+        socket: usize,
+        kind: QueueKind,
+        seq: SeqNumber,
+    ) -> Result<SegmentBuf, AllocError> {
+        let index = self.pool.alloc_index(self.packets, socket, kind)?;
         Ok(SegmentBuf {
-            index: index as u8,
+            index,
             owner: socket as u16,
             kind,
             start: 0,
@@ -393,41 +498,22 @@ impl<'a> SegmentPool<'a> {
     /// Return buffer `index` of `owner`'s `kind` queue (a queue that keeps buffer numbers
     /// rather than handles). A buffer not allocated is left alone.
     pub(crate) fn release(&mut self, index: u8, owner: usize, kind: QueueKind) {
-        let index = usize::from(index);
-        let bit = 1u32 << (index % 32);
-        let Some(word) = self.used.get_mut(index / 32) else {
-            return;
-        };
-        if index >= self.count || *word & bit == 0 {
-            return;
-        }
-        *word &= !bit;
-        self.stats.in_use = self.stats.in_use.saturating_sub(1);
-        if let Some(q) = self.sockets.get_mut(owner) {
-            match kind {
-                QueueKind::Send => q.send_in_use = q.send_in_use.saturating_sub(1),
-                QueueKind::Recv => q.recv_in_use = q.recv_in_use.saturating_sub(1),
-            }
-            if q.total() < q.reserved {
-                self.reserved_unused += 1;
-            }
-        }
+        self.pool.release(self.packets, index, owner, kind);
     }
 
-    /// The whole of buffer `index` (empty when out of range).
+    /// The payload part of buffer `index` (its first `buffer_size()` bytes; empty when out of
+    /// range).
     pub(crate) fn buffer_bytes(&self, index: u8) -> &[u8] {
-        let start = usize::from(index) * self.size;
-        self.storage.get(start..start + self.size).unwrap_or(&[])
+        let b = self.packets.buffer_at(index);
+        b.get(..self.pool.size).unwrap_or(b)
     }
 
     /// Copy as much of `data` as fits into buffer `index` from offset `at`; returns the
     /// number of bytes copied.
     pub(crate) fn write_at(&mut self, index: u8, at: usize, data: &[u8]) -> usize {
-        let start = usize::from(index) * self.size;
-        let Some(buf) = self.storage.get_mut(start..start + self.size) else {
-            return 0;
-        };
-        let Some(room) = buf.get_mut(at..) else {
+        let size = self.pool.size;
+        let b = self.packets.buffer_at_mut(index);
+        let Some(room) = b.get_mut(at..size.min(b.len()).max(at)) else {
             return 0;
         };
         let n = data.len().min(room.len());
@@ -437,43 +523,27 @@ impl<'a> SegmentPool<'a> {
         n
     }
 
-    fn whole(&self, buf: &SegmentBuf) -> &[u8] {
-        let start = usize::from(buf.index) * self.size;
-        self.storage.get(start..start + self.size).unwrap_or(&[])
-    }
-
-    fn whole_mut(&mut self, buf: &SegmentBuf) -> &mut [u8] {
-        let start = usize::from(buf.index) * self.size;
-        self.storage
-            .get_mut(start..start + self.size)
-            .unwrap_or(&mut [])
-    }
-
     /// The bytes held in `buf`.
     pub fn bytes(&self, buf: &SegmentBuf) -> &[u8] {
         let start = usize::from(buf.start);
-        self.whole(buf)
+        self.buffer_bytes(buf.index)
             .get(start..start + usize::from(buf.len))
             .unwrap_or(&[])
     }
 
     /// Room left after the bytes held in `buf`.
     pub fn room(&self, buf: &SegmentBuf) -> usize {
-        self.size
+        self.pool
+            .size
             .saturating_sub(usize::from(buf.start) + usize::from(buf.len))
     }
 
     /// Append as much of `data` as fits to `buf`; returns the number of bytes taken.
     pub fn append(&mut self, buf: &mut SegmentBuf, data: &[u8]) -> usize {
-        let n = data.len().min(self.room(buf));
         let at = usize::from(buf.start) + usize::from(buf.len);
-        if let Some(dst) = self.whole_mut(buf).get_mut(at..at + n) {
-            dst.copy_from_slice(&data[..n]);
-            buf.len += n as u16;
-            n
-        } else {
-            0
-        }
+        let n = self.write_at(buf.index, at, data);
+        buf.len += n as u16;
+        n
     }
 
     /// Drop the first `n` bytes held in `buf` (acknowledged or read), advancing its sequence
@@ -562,7 +632,7 @@ impl<const N: usize> SendQueue<N> {
     /// Queue as much of `data` as the socket's limit, the pool and `N` allow: first into the
     /// room left in the newest buffer, then into new buffers. Returns the bytes taken (0 when
     /// the send buffer is full).
-    pub fn write(&mut self, pool: &mut SegmentPool<'_>, data: &[u8]) -> usize {
+    pub fn write(&mut self, pool: &mut Segments<'_, '_>, data: &[u8]) -> usize {
         let size = pool.buffer_size();
         let mut taken = 0;
         if self.len > 0
@@ -598,7 +668,7 @@ impl<const N: usize> SendQueue<N> {
     /// trim the one it covers partly. An `ack` beyond the queued data (one that also covers
     /// our FIN) releases everything; an old `ack` (before SND.UNA) changes nothing. Returns
     /// the bytes released.
-    pub fn ack(&mut self, pool: &mut SegmentPool<'_>, ack: SeqNumber) -> usize {
+    pub fn ack(&mut self, pool: &mut Segments<'_, '_>, ack: SeqNumber) -> usize {
         if seq_ge(self.una, ack) {
             return 0;
         }
@@ -635,7 +705,7 @@ impl<const N: usize> SendQueue<N> {
     /// of one MSS each segment is one buffer.
     pub fn segment<'p>(
         &self,
-        pool: &'p SegmentPool<'_>,
+        pool: &'p Segments<'_, '_>,
         seq: SeqNumber,
         max_len: usize,
     ) -> Option<&'p [u8]> {
@@ -652,7 +722,7 @@ impl<const N: usize> SendQueue<N> {
     }
 
     /// Free every buffer (abort or close), leaving the queue empty at its current end.
-    pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
+    pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
         for i in 0..self.len {
             if let Some(index) = self.buffer(i) {
                 pool.release(index, self.socket, QueueKind::Send);
@@ -778,13 +848,13 @@ impl<const N: usize> RecvQueue<N> {
         })
     }
 
-    fn room(pool: &SegmentPool<'_>, b: &RecvBuf) -> usize {
-        pool.size
+    fn room(pool: &Segments<'_, '_>, b: &RecvBuf) -> usize {
+        pool.buffer_size()
             .saturating_sub(usize::from(b.start) + usize::from(b.len))
     }
 
     /// Append as much of `data` as fits to `b`; returns the bytes taken.
-    fn append(pool: &mut SegmentPool<'_>, b: &mut RecvBuf, data: &[u8]) -> usize {
+    fn append(pool: &mut Segments<'_, '_>, b: &mut RecvBuf, data: &[u8]) -> usize {
         let data = data
             .get(..data.len().min(Self::room(pool, b)))
             .unwrap_or(&[]);
@@ -827,7 +897,7 @@ impl<const N: usize> RecvQueue<N> {
     /// assembler too ([`super::assembler::Assembler::truncate_from`]).
     pub fn insert(
         &mut self,
-        pool: &mut SegmentPool<'_>,
+        pool: &mut Segments<'_, '_>,
         seq: SeqNumber,
         data: &[u8],
     ) -> RecvStored {
@@ -914,7 +984,7 @@ impl<const N: usize> RecvQueue<N> {
 
     /// Copy in-order bytes into `out`, freeing the buffers read entirely. Returns the bytes
     /// copied.
-    pub fn read(&mut self, pool: &mut SegmentPool<'_>, out: &mut [u8]) -> usize {
+    pub fn read(&mut self, pool: &mut Segments<'_, '_>, out: &mut [u8]) -> usize {
         let mut copied = 0;
         // Buffers read entirely are freed as we go and dropped from the front once, at the end.
         let mut freed = 0;
@@ -971,7 +1041,7 @@ impl<const N: usize> RecvQueue<N> {
     }
 
     /// Free every buffer (abort or close).
-    pub fn clear(&mut self, pool: &mut SegmentPool<'_>) {
+    pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
         for i in 0..self.len {
             if let Some(b) = self.get(i) {
                 pool.release(b.index, self.socket, QueueKind::Recv);
@@ -984,13 +1054,16 @@ impl<const N: usize> RecvQueue<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pool::PacketPool;
     use std::vec::Vec;
 
     #[test]
     fn alloc_free_counts_high_water_and_failures() {
         let mut bytes = [0u8; 3 * 10];
         let mut q = [SocketQuota::new(10, 10, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 3, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
         let b = pool.alloc(0, QueueKind::Recv, SeqNumber(0)).unwrap();
         let c = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
@@ -1016,10 +1089,102 @@ mod tests {
     }
 
     #[test]
+    fn tcp_never_takes_the_frame_reserve() {
+        let mut bytes = [0u8; 6 * 10];
+        let mut q = [SocketQuota::new(8, 8, 0)];
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 6, 2);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        let mut held = Vec::new();
+        while let Ok(b) = pool.alloc(0, QueueKind::Send, SeqNumber(0)) {
+            held.push(b);
+        }
+        // 6 buffers, 2 kept for frames.
+        assert_eq!(held.len(), 4);
+        assert_eq!(pool.free_count(), 0);
+        assert_eq!(pool.stats().alloc_failures, 1);
+        // A frame still gets a packet buffer, and TCP does not get the last one either.
+        let frame = pool
+            .packets
+            .alloc()
+            .expect("the reserve is free for frames");
+        assert_eq!(
+            pool.alloc(0, QueueKind::Recv, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        pool.packets.free(frame);
+        // Other users of the packet pool eat into what TCP may take, never the reverse.
+        for b in held.drain(..2) {
+            pool.free(b);
+        }
+        let a = pool.packets.alloc().unwrap();
+        let b = pool.packets.alloc().unwrap();
+        assert_eq!(pool.free_count(), 0);
+        assert_eq!(
+            pool.alloc(0, QueueKind::Send, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        pool.packets.free(a);
+        pool.packets.free(b);
+        for b in held {
+            pool.free(b);
+        }
+        assert_eq!(pool.stats().in_use, 0);
+        assert_eq!(pool.packets.stats().in_use, 0);
+    }
+
+    #[test]
+    fn the_cap_bounds_tcp_across_sockets_and_is_counted() {
+        let mut bytes = [0u8; 10 * 10];
+        let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 0)];
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        // Cap 3 of a 10-buffer pool.
+        let mut ledger = SegmentPool::new(&mut q, 10, 3, 2);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
+        let b = pool.alloc(1, QueueKind::Recv, SeqNumber(0)).unwrap();
+        let c = pool.alloc(1, QueueKind::Send, SeqNumber(0)).unwrap();
+        assert_eq!(pool.free_count(), 0);
+        assert_eq!(
+            pool.alloc(0, QueueKind::Recv, SeqNumber(0)),
+            Err(AllocError::PoolExhausted)
+        );
+        let s = pool.stats();
+        assert_eq!((s.capacity, s.in_use, s.high_water), (3, 3, 3));
+        assert_eq!((s.alloc_failures, s.limit_refusals), (1, 0));
+        assert_eq!(pool.packets.available(), 7);
+        pool.free(b);
+        let d = pool.alloc(0, QueueKind::Recv, SeqNumber(0)).unwrap();
+        for x in [a, c, d] {
+            pool.free(x);
+        }
+        assert_eq!(pool.packets.stats().in_use, 0);
+    }
+
+    #[test]
+    fn payload_stays_within_the_buffer_size() {
+        // 100-byte packet buffers holding 60 bytes of payload each.
+        let mut bytes = [0u8; 4 * 100];
+        let mut q = [SocketQuota::new(4, 0, 0)];
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 60, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        assert_eq!(sq.write(&mut pool, &[5; 150]), 150);
+        assert_eq!(sq.buffers(), 3);
+        assert_eq!(sq.segment(&pool, SeqNumber(0), 1460).unwrap().len(), 60);
+        assert_eq!(sq.segment(&pool, SeqNumber(120), 1460).unwrap(), &[5; 30]);
+        sq.clear(&mut pool);
+        assert_eq!(pool.packets.stats().in_use, 0);
+    }
+
+    #[test]
     fn per_socket_limits_are_checked_at_allocation() {
         let mut bytes = [0u8; 8 * 10];
         let mut q = [SocketQuota::new(2, 1, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
         let b = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
         assert_eq!(
@@ -1042,7 +1207,9 @@ mod tests {
     fn shared_mode_lets_one_socket_use_the_pool_and_starve_others() {
         let mut bytes = [0u8; 4 * 10];
         let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let held: Vec<_> = (0..4)
             .map(|_| pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap())
             .collect();
@@ -1060,7 +1227,9 @@ mod tests {
         let mut bytes = [0u8; 6 * 10];
         // Socket 1 reserves 2 of the 6 buffers.
         let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 2)];
-        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 6, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         assert_eq!(pool.stats().reserved, 2);
         let mut hog = Vec::new();
         while let Ok(b) = pool.alloc(0, QueueKind::Send, SeqNumber(0)) {
@@ -1097,20 +1266,30 @@ mod tests {
     fn set_quota_checks_reservations_and_use() {
         let mut bytes = [0u8; 4 * 10];
         let mut q = [SocketQuota::default(), SocketQuota::default()];
-        let mut pool = SegmentPool::new(&mut bytes, 10, &mut q);
-        assert_eq!(pool.set_quota(0, 4, 4, 3), Ok(()));
-        assert_eq!(pool.set_quota(1, 4, 4, 2), Err(QuotaError::OverReserved));
-        assert_eq!(pool.set_quota(1, 4, 4, 1), Ok(()));
-        assert_eq!(pool.set_quota(2, 4, 4, 1), Err(QuotaError::NoSuchSocket));
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        assert_eq!(pool.pool.set_quota(0, 4, 4, 3), Ok(()));
+        assert_eq!(
+            pool.pool.set_quota(1, 4, 4, 2),
+            Err(QuotaError::OverReserved)
+        );
+        assert_eq!(pool.pool.set_quota(1, 4, 4, 1), Ok(()));
+        assert_eq!(
+            pool.pool.set_quota(2, 4, 4, 1),
+            Err(QuotaError::NoSuchSocket)
+        );
         let b = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
-        assert_eq!(pool.set_quota(0, 4, 4, 0), Err(QuotaError::InUse));
+        assert_eq!(pool.pool.set_quota(0, 4, 4, 0), Err(QuotaError::InUse));
         pool.free(b);
-        assert_eq!(pool.set_quota(0, 4, 4, 0), Ok(()));
+        assert_eq!(pool.pool.set_quota(0, 4, 4, 0), Ok(()));
         assert_eq!(pool.stats().reserved, 1);
         // Over-reserving quotas handed to `new` lose their reservation.
         let mut bytes = [0u8; 2 * 10];
         let mut q = [SocketQuota::new(1, 1, 2), SocketQuota::new(1, 1, 2)];
-        let pool = SegmentPool::new(&mut bytes, 10, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut ledger = SegmentPool::new(&mut q, 10, 2, 0);
+        let pool = Segments::new(&mut ledger, &mut packets);
         assert_eq!(pool.stats().reserved, 2);
     }
 
@@ -1118,7 +1297,9 @@ mod tests {
     fn send_queue_fills_tail_then_new_buffers_up_to_the_limit() {
         let mut bytes = [0u8; 8 * 100];
         let mut q = [SocketQuota::new(3, 0, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut sq = SendQueue::<8>::new(0, SeqNumber(500));
         assert_eq!(sq.write(&mut pool, &[1; 50]), 50);
         assert_eq!(sq.write(&mut pool, &[2; 100]), 100);
@@ -1135,7 +1316,9 @@ mod tests {
     fn send_queue_retransmits_from_the_stored_buffer_without_copying() {
         let mut bytes = [0u8; 4 * 100];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
         let data: Vec<u8> = (0..250u32).map(|i| i as u8).collect();
         sq.write(&mut pool, &data);
@@ -1159,7 +1342,9 @@ mod tests {
     fn send_queue_ack_frees_covered_buffers_and_trims_partial() {
         let mut bytes = [0u8; 4 * 100];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
         let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
         sq.write(&mut pool, &data);
@@ -1189,7 +1374,9 @@ mod tests {
     fn send_queue_across_sequence_wrap() {
         let mut bytes = [0u8; 4 * 100];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let start = SeqNumber(u32::MAX - 120);
         let mut sq = SendQueue::<4>::new(0, start);
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
@@ -1211,7 +1398,9 @@ mod tests {
     fn recv_queue_stores_out_of_order_and_reads_in_order() {
         let mut bytes = [0u8; 8 * 100];
         let mut q = [SocketQuota::new(0, 8, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut rq = RecvQueue::<8>::new(0, SeqNumber(1000));
         let data: Vec<u8> = (0..400u32).map(|i| (i * 3) as u8).collect();
         assert_eq!(
@@ -1248,7 +1437,9 @@ mod tests {
     fn recv_queue_respects_receive_limit_and_wraps() {
         let mut bytes = [0u8; 8 * 100];
         let mut q = [SocketQuota::new(0, 2, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let start = SeqNumber(u32::MAX - 50);
         let mut rq = RecvQueue::<8>::new(0, start);
         let data = [9u8; 300];
@@ -1266,7 +1457,9 @@ mod tests {
     fn rfc2018_8_in_order_data_evicts_out_of_order_buffers_when_full() {
         let mut bytes = [0u8; 8 * 100];
         let mut q = [SocketQuota::new(0, 2, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut rq = RecvQueue::<8>::new(0, SeqNumber(0));
         rq.insert(&mut pool, SeqNumber(200), &[2; 10]);
         rq.insert(&mut pool, SeqNumber(400), &[4; 10]);
@@ -1301,7 +1494,9 @@ mod tests {
     fn recv_queue_packs_small_segments_into_one_buffer() {
         let mut bytes = [0u8; 4 * 100];
         let mut q = [SocketQuota::new(0, 4, 0)];
-        let mut pool = SegmentPool::new(&mut bytes, 100, &mut q);
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut rq = RecvQueue::<4>::new(0, SeqNumber(0));
         for i in 0..10u32 {
             let r = rq.insert(&mut pool, SeqNumber(i * 10), &[i as u8; 10]);
@@ -1336,7 +1531,9 @@ mod tests {
         ) {
             let mut bytes = [0u8; 6 * 64];
             let mut q = [SocketQuota::new(5, 0, 0)];
-            let mut pool = SegmentPool::new(&mut bytes, 64, &mut q);
+            let mut packets = PacketPool::new(&mut bytes, 64);
+            let mut ledger = SegmentPool::new(&mut q, 64, 6, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
             let mut sq = SendQueue::<4>::new(0, SeqNumber(start));
             let mut model: Vec<u8> = Vec::new(); // bytes from SND.UNA
             let mut next_byte = 0u8;
@@ -1373,7 +1570,9 @@ mod tests {
             let stream: Vec<u8> = (0..400u32).map(|i| (i * 13 + 1) as u8).collect();
             let mut bytes = [0u8; 16 * 50];
             let mut q = [SocketQuota::new(0, 16, 0)];
-            let mut pool = SegmentPool::new(&mut bytes, 50, &mut q);
+            let mut packets = PacketPool::new(&mut bytes, 50);
+            let mut ledger = SegmentPool::new(&mut q, 50, 16, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
             let mut rq = RecvQueue::<16>::new(0, SeqNumber(start));
             let mut got = Vec::new();
             for (off, len) in segs.into_iter().chain([(0, 400); 12]) {

@@ -1,5 +1,5 @@
 //! The RFC 9293 state machine of one connection, assembled from the building blocks of
-//! [`super`]: [`SendQueue`]/[`RecvQueue`] over the shared [`SegmentPool`], the
+//! [`super`]: [`SendQueue`]/[`RecvQueue`] over the packet pool ([`Segments`]), the
 //! [`Assembler`] and [`SackReporter`] on the receive side, the [`Scoreboard`] with
 //! [`Congestion`] and [`RttEstimator`] on the send side, and the [`Timers`].
 //!
@@ -33,9 +33,10 @@ use super::assembler::Assembler;
 use super::congestion::{AckAction, Congestion, CongestionConfig, DupAckAction};
 use super::rtt::{RttConfig, RttEstimator};
 use super::sack::{NextSeg, RecoveryMarks, SackReporter, Scoreboard, max_sack_blocks};
-use super::segment_pool::{RecvQueue, SegmentPool, SendQueue};
+use super::segment_pool::{RecvQueue, SegmentPool, Segments, SendQueue};
 use super::timers::{Keepalive, TimerConfig, TimerEvent, Timers};
 use super::{SeqRange, seq_ge};
+use crate::pool::PacketPool;
 use crate::stats::{Stats, bump};
 use crate::time::{Duration, Instant};
 use crate::wire::checksum;
@@ -185,6 +186,10 @@ pub struct TcpConfig {
     pub recv_buffers: u16,
     /// Pool buffers reserved for each socket (0: shared pool only).
     pub reserved_buffers: u16,
+    /// Most packet buffers TCP data may hold at once, across all connections (lwIP's
+    /// `MEMP_NUM_TCP_SEG`); never more than the packet pool minus its frame reserve
+    /// ([`super::segment_pool::FRAME_RESERVE`]).
+    pub segments: u16,
     /// Retransmissions of one segment before the connection is aborted.
     pub max_retransmits: u8,
     /// Retransmissions of a SYN or SYN-ACK before giving up.
@@ -199,7 +204,8 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     /// Window scaling, timestamps and SACK on, Nagle on, 200 ms delayed ACK, MSL 30 s, no
-    /// keepalive, RFC 6298 RTO bounds, 16 buffers each way, 12 retransmissions, 5 SYN
+    /// keepalive, RFC 6298 RTO bounds, 16 buffers each way, TCP data in all the packet pool
+    /// but its frame reserve, 12 retransmissions, 5 SYN
     /// retransmissions, 10 challenge ACKs per second, SYN cookies on, backlog 4.
     fn default() -> Self {
         TcpConfig {
@@ -219,6 +225,7 @@ impl Default for TcpConfig {
             send_buffers: 16,
             recv_buffers: 16,
             reserved_buffers: 0,
+            segments: 256,
             max_retransmits: 12,
             max_syn_retransmits: 5,
             challenge_acks_per_second: 10,
@@ -281,7 +288,7 @@ pub(crate) enum InputAction {
 
 /// The context a socket works in during input.
 pub(crate) struct Ctx<'c, 'p> {
-    pub(crate) pool: &'c mut SegmentPool<'p>,
+    pub(crate) pool: Segments<'c, 'p>,
     pub(crate) stats: &'c mut Stats,
     pub(crate) config: &'c TcpConfig,
     pub(crate) challenge: &'c mut ChallengeLimiter,
@@ -293,7 +300,7 @@ pub(crate) struct Ctx<'c, 'p> {
 #[derive(Debug, Clone, Copy)]
 pub struct Payload<'p, 'q> {
     queue: &'q SendQueue<SEND_QUEUE_BUFFERS>,
-    pool: &'q SegmentPool<'p>,
+    pool: &'q Segments<'q, 'p>,
     seq: SeqNumber,
     len: usize,
 }
@@ -500,7 +507,7 @@ impl TcpSlot {
 
     /// Forget the connection, freeing its buffers; the slot stays owned if the application
     /// holds it.
-    pub(crate) fn reset(&mut self, pool: &mut SegmentPool<'_>) {
+    pub(crate) fn reset(&mut self, pool: &mut Segments<'_, '_>) {
         self.sendq.clear(pool);
         self.recvq.clear(pool);
         self.state = TcpState::Closed;
@@ -668,7 +675,7 @@ impl TcpSlot {
     }
 
     /// The window we can offer now, in bytes.
-    fn window_now(&self, pool: &SegmentPool<'_>) -> usize {
+    fn window_now(&self, pool: &Segments<'_, '_>) -> usize {
         let limit = pool
             .quota(self.index)
             .map_or(0, |q| usize::from(q.recv_limit).min(RECV_QUEUE_BUFFERS));
@@ -704,22 +711,22 @@ impl TcpSlot {
     }
 
     /// Bytes the send queue can take now (limit and pool permitting).
-    pub(crate) fn send_room(&self, pool: &SegmentPool<'_>) -> usize {
+    pub(crate) fn send_room(&self, pool: &SegmentPool<'_>, packets: &PacketPool<'_>) -> usize {
         let Some(q) = pool.quota(self.index) else {
             return 0;
         };
         let limit = usize::from(q.send_limit).min(SEND_QUEUE_BUFFERS);
         let free_bufs = limit
             .saturating_sub(self.sendq.buffers())
-            .min(pool.free_count());
+            .min(pool.free_count(packets));
         free_bufs * pool.buffer_size()
     }
 
-    pub(crate) fn send(&mut self, pool: &mut SegmentPool<'_>, data: &[u8]) -> usize {
+    pub(crate) fn send(&mut self, pool: &mut Segments<'_, '_>, data: &[u8]) -> usize {
         self.sendq.write(pool, data)
     }
 
-    pub(crate) fn recv(&mut self, pool: &mut SegmentPool<'_>, out: &mut [u8]) -> usize {
+    pub(crate) fn recv(&mut self, pool: &mut Segments<'_, '_>, out: &mut [u8]) -> usize {
         let n = self.recvq.read(pool, out);
         if n > 0 && self.state.is_synchronized() {
             // Receiver SWS avoidance: announce the window once it opened by a worthwhile
@@ -733,7 +740,7 @@ impl TcpSlot {
         n
     }
 
-    fn max_window_of(pool: &SegmentPool<'_>, index: usize) -> usize {
+    fn max_window_of(pool: &Segments<'_, '_>, index: usize) -> usize {
         let limit = pool
             .quota(index)
             .map_or(0, |q| usize::from(q.recv_limit).min(RECV_QUEUE_BUFFERS));
@@ -741,7 +748,7 @@ impl TcpSlot {
     }
 
     /// The application closed its direction: a FIN follows the queued data.
-    pub(crate) fn close(&mut self, pool: &mut SegmentPool<'_>) {
+    pub(crate) fn close(&mut self, pool: &mut Segments<'_, '_>) {
         match self.state {
             TcpState::SynSent | TcpState::Closed => self.reset(pool),
             TcpState::SynReceived | TcpState::Established => {
@@ -791,11 +798,11 @@ impl TcpSlot {
 
     /// End the connection because its local address is no longer the interface's. No RST is
     /// sent: the address it would come from is not ours any more.
-    pub(crate) fn lose_address(&mut self, pool: &mut SegmentPool<'_>) {
+    pub(crate) fn lose_address(&mut self, pool: &mut Segments<'_, '_>) {
         self.fail(pool, TcpError::AddressLost);
     }
 
-    fn fail(&mut self, pool: &mut SegmentPool<'_>, error: TcpError) {
+    fn fail(&mut self, pool: &mut Segments<'_, '_>, error: TcpError) {
         self.error = Some(error);
         self.reset(pool);
     }
@@ -830,7 +837,7 @@ impl TcpSlot {
             Control::Rst => {
                 if ack_ok {
                     bump(&mut ctx.stats.tcp_resets_rx);
-                    self.fail(ctx.pool, TcpError::Refused);
+                    self.fail(&mut ctx.pool, TcpError::Refused);
                 } else {
                     bump(&mut ctx.stats.tcp_rst_invalid);
                 }
@@ -933,12 +940,12 @@ impl TcpSlot {
                 match self.state {
                     TcpState::SynReceived if !self.owned => {
                         // Passive open: back to LISTEN (the slot is simply freed).
-                        self.reset(ctx.pool);
+                        self.reset(&mut ctx.pool);
                     }
                     TcpState::Closing | TcpState::LastAck | TcpState::TimeWait => {
-                        self.reset(ctx.pool);
+                        self.reset(&mut ctx.pool);
                     }
-                    _ => self.fail(ctx.pool, TcpError::Reset),
+                    _ => self.fail(&mut ctx.pool, TcpError::Reset),
                 }
             } else {
                 bump(&mut ctx.stats.tcp_rst_invalid);
@@ -1063,7 +1070,7 @@ impl TcpSlot {
         if ack > una {
             // New data acknowledged.
             let acked = ack - una;
-            self.sendq.ack(ctx.pool, ack);
+            self.sendq.ack(&mut ctx.pool, ack);
             self.snd_una = ack;
             if self.snd_nxt < ack {
                 self.snd_nxt = ack;
@@ -1171,7 +1178,7 @@ impl TcpSlot {
                 TcpState::FinWait1 => self.state = TcpState::FinWait2,
                 TcpState::Closing => self.enter_time_wait(ctx),
                 TcpState::LastAck => {
-                    self.reset(ctx.pool);
+                    self.reset(&mut ctx.pool);
                     if self.owned {
                         self.state = TcpState::Closed;
                     }
@@ -1220,7 +1227,7 @@ impl TcpSlot {
             bump(&mut ctx.stats.tcp_rx_duplicate);
             return;
         }
-        let stored = self.recvq.insert(ctx.pool, start, data);
+        let stored = self.recvq.insert(&mut ctx.pool, start, data);
         if let Some(from) = stored.reneged_from {
             self.asm.truncate_from(from);
         }
@@ -1297,7 +1304,7 @@ impl TcpSlot {
 
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_, '_>) {
         self.state = TcpState::TimeWait;
-        self.sendq.clear(ctx.pool);
+        self.sendq.clear(&mut ctx.pool);
         self.timers
             .enter_time_wait(&ctx.config.timer_config(), ctx.now);
     }
@@ -1306,7 +1313,7 @@ impl TcpSlot {
 
     /// The window field to send and the right edge it announces (never moving the edge
     /// left; small openings are held back, RFC 1122 §4.2.3.3).
-    fn window_to_send(&self, pool: &SegmentPool<'_>, syn: bool) -> (u16, SeqNumber) {
+    fn window_to_send(&self, pool: &Segments<'_, '_>, syn: bool) -> (u16, SeqNumber) {
         let rcv_nxt = self.rcv_nxt();
         let now_wnd = if self.fin_received {
             0
@@ -1333,7 +1340,7 @@ impl TcpSlot {
     /// right edge its window announces (for [`TcpSlot::emit_one`]).
     fn base_repr(
         &mut self,
-        pool: &SegmentPool<'_>,
+        pool: &Segments<'_, '_>,
         now: Instant,
         seq: SeqNumber,
     ) -> (Repr<'static>, SeqNumber) {
@@ -1368,7 +1375,7 @@ impl TcpSlot {
     #[allow(clippy::too_many_arguments)]
     fn emit_one<F>(
         &mut self,
-        pool: &SegmentPool<'_>,
+        pool: &Segments<'_, '_>,
         stats: &mut Stats,
         repr: &Repr<'_>,
         edge: SeqNumber,
@@ -1400,7 +1407,7 @@ impl TcpSlot {
     fn on_timer(
         &mut self,
         event: TimerEvent,
-        pool: &mut SegmentPool<'_>,
+        pool: &mut Segments<'_, '_>,
         stats: &mut Stats,
         config: &TcpConfig,
     ) -> bool {
@@ -1467,7 +1474,7 @@ impl TcpSlot {
     /// Returns false when `emit` refused a segment.
     pub(crate) fn dispatch<F>(
         &mut self,
-        pool: &mut SegmentPool<'_>,
+        pool: &mut Segments<'_, '_>,
         stats: &mut Stats,
         config: &TcpConfig,
         now: Instant,
@@ -1496,7 +1503,7 @@ impl TcpSlot {
         if self.state == TcpState::Closed {
             return true;
         }
-        let pool: &SegmentPool<'_> = pool;
+        let pool: &Segments<'_, '_> = pool;
         // SYN or SYN-ACK.
         if self.syn_due {
             let syn_ack = self.state == TcpState::SynReceived;
@@ -1783,7 +1790,7 @@ impl TcpSlot {
     /// a retransmission, and do the bookkeeping.
     fn send_range<F>(
         &mut self,
-        pool: &SegmentPool<'_>,
+        pool: &Segments<'_, '_>,
         stats: &mut Stats,
         now: Instant,
         seq: SeqNumber,
@@ -1856,7 +1863,7 @@ impl TcpSlot {
     }
 
     /// Drop the buffers of a slot about to be reused (TIME-WAIT reuse).
-    pub(crate) fn recycle(&mut self, pool: &mut SegmentPool<'_>) {
+    pub(crate) fn recycle(&mut self, pool: &mut Segments<'_, '_>) {
         self.sendq.clear(pool);
         self.recvq.clear(pool);
         self.free();

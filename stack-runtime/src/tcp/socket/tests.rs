@@ -6,6 +6,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
+use crate::pool::PacketPool;
 use crate::tcp::segment_pool::SocketQuota;
 
 const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 2), 80);
@@ -33,6 +34,7 @@ struct Seg {
 
 struct Harness {
     pool: SegmentPool<'static>,
+    packets: PacketPool<'static>,
     stats: Stats,
     config: TcpConfig,
     challenge: ChallengeLimiter,
@@ -68,7 +70,8 @@ impl Harness {
             0,
         )]));
         Harness {
-            pool: SegmentPool::new(bytes, MSS, quotas),
+            pool: SegmentPool::new(quotas, MSS, 64, 0),
+            packets: PacketPool::new(bytes, MSS),
             stats: Stats::new(),
             config,
             challenge: ChallengeLimiter::new(),
@@ -116,7 +119,7 @@ impl Harness {
 
     fn input_repr(&mut self, repr: &Repr<'_>) -> InputAction {
         let mut ctx = Ctx {
-            pool: &mut self.pool,
+            pool: Segments::new(&mut self.pool, &mut self.packets),
             stats: &mut self.stats,
             config: &self.config,
             challenge: &mut self.challenge,
@@ -155,8 +158,12 @@ impl Harness {
     fn out(&mut self) -> Vec<Seg> {
         let mut segs = Vec::new();
         let cfg = self.config;
-        self.sock
-            .dispatch(&mut self.pool, &mut self.stats, &cfg, self.now, |r, p| {
+        self.sock.dispatch(
+            &mut Segments::new(&mut self.pool, &mut self.packets),
+            &mut self.stats,
+            &cfg,
+            self.now,
+            |r, p| {
                 let mut data = vec![0u8; p.len()];
                 p.copy_to(&mut data);
                 segs.push(Seg {
@@ -172,7 +179,8 @@ impl Harness {
                     data,
                 });
                 true
-            });
+            },
+        );
         segs
     }
 
@@ -192,12 +200,16 @@ impl Harness {
     }
 
     fn write(&mut self, data: &[u8]) -> usize {
-        self.sock.send(&mut self.pool, data)
+        self.sock
+            .send(&mut Segments::new(&mut self.pool, &mut self.packets), data)
     }
 
     fn read_all(&mut self) -> Vec<u8> {
         let mut out = vec![0u8; 256 * 1024];
-        let n = self.sock.recv(&mut self.pool, &mut out);
+        let n = self.sock.recv(
+            &mut Segments::new(&mut self.pool, &mut self.packets),
+            &mut out,
+        );
         out.truncate(n);
         out
     }
@@ -900,7 +912,8 @@ fn active_close_through_fin_wait_and_time_wait() {
     let mut h = Harness::new(plain_config());
     h.established();
     h.write(b"bye");
-    h.sock.close(&mut h.pool);
+    h.sock
+        .close(&mut Segments::new(&mut h.pool, &mut h.packets));
     assert_eq!(h.sock.state(), TcpState::FinWait1);
     let fin = h.out_one();
     assert_eq!(
@@ -972,7 +985,8 @@ fn passive_close_through_close_wait_and_last_ack() {
     assert!(h.sock.at_eof());
     // We may still send, then close.
     h.write(b"last words");
-    h.sock.close(&mut h.pool);
+    h.sock
+        .close(&mut Segments::new(&mut h.pool, &mut h.packets));
     assert_eq!(h.sock.state(), TcpState::LastAck);
     let fin = h.out_one();
     assert_eq!(
@@ -989,7 +1003,8 @@ fn passive_close_through_close_wait_and_last_ack() {
 fn simultaneous_close_through_closing() {
     let mut h = Harness::new(plain_config());
     h.established();
-    h.sock.close(&mut h.pool);
+    h.sock
+        .close(&mut Segments::new(&mut h.pool, &mut h.packets));
     let fin = h.out_one();
     assert_eq!((fin.control, fin.seq), (Control::Fin, ISS + 1));
     // The peer's FIN crosses ours (it has not seen ours yet).
@@ -1013,7 +1028,8 @@ fn simultaneous_close_through_closing() {
 fn fin_is_retransmitted_on_timeout() {
     let mut h = Harness::new(plain_config());
     h.established();
-    h.sock.close(&mut h.pool);
+    h.sock
+        .close(&mut Segments::new(&mut h.pool, &mut h.packets));
     h.out_one();
     h.advance(1000);
     let again = h.out_one();
@@ -1115,7 +1131,11 @@ fn receiver_announces_a_reopened_window_only_when_it_is_worth_it() {
     assert_eq!(h.out_one().window, 0);
     // Reading 100 bytes opens 100 bytes: not announced (RFC 1122 §4.2.3.3).
     let mut small = [0u8; 100];
-    assert_eq!(h.sock.recv(&mut h.pool, &mut small), 100);
+    assert_eq!(
+        h.sock
+            .recv(&mut Segments::new(&mut h.pool, &mut h.packets), &mut small),
+        100
+    );
     h.out_none();
     // Reading the rest opens a full segment and more: announced at once.
     h.read_all();
