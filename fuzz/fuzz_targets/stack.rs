@@ -662,7 +662,8 @@ fn udp_frame(src_port: u16, dst_port: u16, payload: &[u8]) -> Vec<u8> {
 
 /// Runs `ops` against a freshly built stack with its connections set up.
 fn run(ops: Vec<Op>) {
-    let mut packets = vec![0u8; 8 * 1514];
+    // 8 for frames, 16 for TCP data.
+    let mut packets = vec![0u8; 24 * 1514];
     let mut tx_queue = [PendingSlot::EMPTY; 8];
     let mut arp = [ArpEntry::EMPTY; 4];
     let mut reassembly = [ReassemblySlot::EMPTY; 1];
@@ -680,7 +681,6 @@ fn run(ops: Vec<Op>) {
     let mut sockets: Vec<TcpSlot> = (0..4).map(|_| TcpSlot::new()).collect();
     let mut listeners = [TcpListenerSlot::EMPTY; 2];
     let mut quotas = [SocketQuota::default(); 4];
-    let mut segments = vec![0u8; 16 * 1460];
     let mut dhcp_slot = DhcpSlot::EMPTY;
     let mut dns_queries = [DnsQuerySlot::EMPTY; 2];
     let mut dns_cache = [DnsCacheEntry::EMPTY; 2];
@@ -697,8 +697,6 @@ fn run(ops: Vec<Op>) {
             sockets: &mut sockets,
             listeners: &mut listeners,
             quotas: &mut quotas,
-            segments: &mut segments,
-            segment_size: 1460,
         },
     };
     let config = StackConfig {

@@ -46,7 +46,13 @@ pub struct TcpLoad {
     pub reserved_per_socket: u64,
     /// Bytes set aside for TCP data in total (sockets × reserved_per_socket).
     pub reserved_bytes: u64,
-    /// Segment data the shared segment pool holds (`tcp.segments` × MSS), bytes; 0 when reserved.
+    /// Packet buffers TCP data may hold at once (`tcp.segments`): it has no pool of its own.
+    pub segments: u64,
+    /// TCP payload bytes one packet buffer holds (one MSS when the buffer is large enough).
+    pub per_buffer: u64,
+    /// Packet buffers TCP data never takes (left for ARP, ICMP, UDP, DHCP/DNS, TCP control).
+    pub frame_reserve: u64,
+    /// Segment data TCP may hold in the packet buffers (`segments × per_buffer`), bytes.
     pub shared_capacity: u64,
     /// Every socket with a full window and a full send buffer: sockets × (rx_window + send_buffer).
     pub worst_case_bytes: u64,
@@ -137,11 +143,11 @@ impl Budget {
                 } else {
                     0
                 },
-                shared_capacity: if reserved {
-                    0
-                } else {
-                    tcp.segments.min(crate::plan::TCP_SEGMENTS_MAX) * tcp.mss
-                },
+                segments: tcp.segments.min(crate::plan::TCP_SEGMENTS_MAX),
+                per_buffer: tcp.tx_payload_per_buffer,
+                frame_reserve: crate::plan::FRAME_RESERVE,
+                shared_capacity: tcp.segments.min(crate::plan::TCP_SEGMENTS_MAX)
+                    * tcp.tx_payload_per_buffer,
                 worst_case_bytes: tcp.sockets * per_socket,
                 workload_connections: connections,
                 workload_bytes: connections.map(|c| c * per_socket),

@@ -109,7 +109,8 @@ use stack_runtime::{
     UdpSlot,
 };
 
-/// Packet buffers (also the length of the transmit queue).
+/// Packet buffers for frames (also the length of the transmit queue); TCP data adds
+/// `tcp_services::TCP_SEGMENTS` more to the pool.
 const PACKETS: usize = 16;
 /// Bytes per packet buffer: a full 1514-byte Ethernet frame, rounded up.
 const PACKET_SIZE: usize = 1536;
@@ -359,7 +360,7 @@ fn run(args: &Args) -> Result<(), String> {
 /// Runs the stack on `board` until `stop` is set, then prints the statistics.
 fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), String> {
     // --- storage: fixed arrays, sized for the host profile --------------------------------
-    let mut packets = [[0u8; PACKET_SIZE]; PACKETS];
+    let mut packets = vec![0u8; (PACKETS + tcp_services::TCP_SEGMENTS) * PACKET_SIZE];
     let mut tx_queue = [PendingSlot::EMPTY; PACKETS];
     let mut arp = [ArpEntry::EMPTY; ARP_ENTRIES];
     let mut reassembly = [ReassemblySlot::EMPTY; REASSEMBLY_SLOTS];
@@ -373,7 +374,7 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     });
     let mut tcp_memory = tcp_services::TcpMemory::new();
     let storage = StackStorage {
-        packets: packets.as_flattened_mut(),
+        packets: &mut packets,
         packet_size: PACKET_SIZE,
         tx_queue: &mut tx_queue,
         arp: &mut arp,

@@ -19,9 +19,9 @@ use stack_runtime::{
 pub const TCP_SOCKETS: usize = 8;
 /// Listening ports (echo, discard, chargen, one spare).
 const TCP_LISTENERS: usize = 4;
-/// Segment buffers in the shared pool, and their size (one Ethernet MSS).
-const TCP_SEGMENTS: usize = 192;
-const TCP_SEGMENT_SIZE: usize = 1460;
+/// Packet buffers TCP data may hold at once (across connections), on top of the stack's own:
+/// `main` adds them to the packet pool.
+pub const TCP_SEGMENTS: usize = 192;
 /// The TCP ports served.
 const ECHO_PORT: u16 = 7;
 const DISCARD_PORT: u16 = 9;
@@ -44,7 +44,6 @@ pub struct TcpMemory {
     sockets: Vec<TcpSlot>,
     listeners: [TcpListenerSlot; TCP_LISTENERS],
     quotas: [SocketQuota; TCP_SOCKETS],
-    segments: Vec<u8>,
 }
 
 impl TcpMemory {
@@ -54,7 +53,6 @@ impl TcpMemory {
             sockets: (0..TCP_SOCKETS).map(|_| TcpSlot::new()).collect(),
             listeners: [TcpListenerSlot::EMPTY; TCP_LISTENERS],
             quotas: [SocketQuota::default(); TCP_SOCKETS],
-            segments: vec![0; TCP_SEGMENTS * TCP_SEGMENT_SIZE],
         }
     }
 
@@ -64,8 +62,6 @@ impl TcpMemory {
             sockets: &mut self.sockets,
             listeners: &mut self.listeners,
             quotas: &mut self.quotas,
-            segments: &mut self.segments,
-            segment_size: TCP_SEGMENT_SIZE,
         }
     }
 }

@@ -61,11 +61,10 @@ const PACKET_SIZE: usize = 1536;
 /// UDP sockets (the DHCP client and the resolver need none) and their buffers.
 const UDP_SOCKETS: usize = 2;
 const UDP_BUFFER: usize = 2048;
-/// TCP sockets, and the shared segment pool: 64 full-size segments (about 93 KB), room for a
-/// receive window of several segments.
+/// TCP sockets, and the packet buffers their data may hold (64 full-size segments, about
+/// 96 KB, room for a receive window of several segments), added to the packet pool.
 const TCP_SOCKETS: usize = 2;
 const TCP_SEGMENTS: usize = 64;
-const TCP_SEGMENT_SIZE: usize = 1460;
 /// Longest sleep on the TAP, so the overall timeout is checked.
 const MAX_SLEEP: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -137,7 +136,7 @@ fn run(args: &Args) -> Result<(), String> {
         .with_mac(args.mac);
 
     // --- storage: plain arrays (on the heap here; firmware would use statics) -----------------
-    let mut packets = vec![0u8; PACKETS * PACKET_SIZE];
+    let mut packets = vec![0u8; (PACKETS + TCP_SEGMENTS) * PACKET_SIZE];
     let mut tx_queue = [PendingSlot::EMPTY; PACKETS];
     let mut arp = [ArpEntry::EMPTY; 8];
     let mut reassembly = [ReassemblySlot::EMPTY; 1];
@@ -154,7 +153,6 @@ fn run(args: &Args) -> Result<(), String> {
     let mut tcp_sockets: Vec<TcpSlot> = (0..TCP_SOCKETS).map(|_| TcpSlot::new()).collect();
     let mut listeners = [TcpListenerSlot::EMPTY; 1];
     let mut quotas = [SocketQuota::default(); TCP_SOCKETS];
-    let mut segments = vec![0u8; TCP_SEGMENTS * TCP_SEGMENT_SIZE];
     let storage = StackStorage {
         packets: &mut packets,
         packet_size: PACKET_SIZE,
@@ -167,8 +165,6 @@ fn run(args: &Args) -> Result<(), String> {
             sockets: &mut tcp_sockets,
             listeners: &mut listeners,
             quotas: &mut quotas,
-            segments: &mut segments,
-            segment_size: TCP_SEGMENT_SIZE,
         },
     };
     let secret =

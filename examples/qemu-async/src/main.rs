@@ -43,7 +43,8 @@ const GATEWAY: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// The echo port (RFC 862), TCP and UDP.
 const ECHO_PORT: u16 = 7;
 
-/// Packet buffers for what the stack builds itself, and slots in the transmit queue.
+/// Packet buffers for what the stack builds itself, and slots in the transmit queue (TCP data
+/// adds `TCP_SEGMENTS` buffers to the pool).
 const PACKETS: usize = 8;
 /// Bytes per packet buffer: a full 1514-byte frame, rounded up.
 const PACKET_SIZE: usize = 1536;
@@ -64,16 +65,16 @@ const UDP_BUFFER: usize = 4096;
 const TCP_SOCKETS: usize = 2;
 /// TCP listening ports.
 const TCP_LISTENERS: usize = 1;
-/// TCP segment buffers shared by the connections.
+/// Packet buffers TCP data may hold, shared by the connections.
 const TCP_SEGMENTS: usize = 64;
-/// Bytes per TCP segment buffer (one MSS).
+/// TCP payload bytes per packet buffer (one MSS).
 const TCP_SEGMENT_SIZE: usize = 1460;
 /// How often the TCP echo server looks for a new connection (the poll API's accept has no
 /// waker).
 const ACCEPT_INTERVAL: Duration = Duration::from_millis(5);
 
-static PACKET_BYTES: ConstStaticCell<[u8; PACKETS * PACKET_SIZE]> =
-    ConstStaticCell::new([0; PACKETS * PACKET_SIZE]);
+static PACKET_BYTES: ConstStaticCell<[u8; (PACKETS + TCP_SEGMENTS) * PACKET_SIZE]> =
+    ConstStaticCell::new([0; (PACKETS + TCP_SEGMENTS) * PACKET_SIZE]);
 static TX_QUEUE: ConstStaticCell<[PendingSlot; PACKETS]> =
     ConstStaticCell::new([PendingSlot::EMPTY; PACKETS]);
 static ARP_CACHE: ConstStaticCell<[ArpEntry; ARP_ENTRIES]> =
@@ -93,8 +94,6 @@ static TCP_LISTENER_SLOTS: ConstStaticCell<[TcpListenerSlot; TCP_LISTENERS]> =
     ConstStaticCell::new([TcpListenerSlot::EMPTY; TCP_LISTENERS]);
 static TCP_QUOTAS: ConstStaticCell<[SocketQuota; TCP_SOCKETS]> =
     ConstStaticCell::new([SocketQuota::new(0, 0, 0); TCP_SOCKETS]);
-static TCP_SEGMENT_BYTES: ConstStaticCell<[u8; TCP_SEGMENTS * TCP_SEGMENT_SIZE]> =
-    ConstStaticCell::new([0; TCP_SEGMENTS * TCP_SEGMENT_SIZE]);
 static TCP_WAKERS: ConstStaticCell<[SocketWakers; TCP_SOCKETS]> =
     ConstStaticCell::new([SocketWakers::EMPTY; TCP_SOCKETS]);
 static UDP_WAKERS: ConstStaticCell<[SocketWakers; UDP_SOCKETS]> =
@@ -123,8 +122,6 @@ fn storage() -> StackStorage<'static> {
             sockets: TCP_SLOTS.take(),
             listeners: TCP_LISTENER_SLOTS.take(),
             quotas: TCP_QUOTAS.take(),
-            segments: TCP_SEGMENT_BYTES.take(),
-            segment_size: TCP_SEGMENT_SIZE,
         },
     }
 }

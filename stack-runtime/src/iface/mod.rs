@@ -307,7 +307,8 @@ impl<'a> Stack<'a> {
             &config.tcp,
             config.seed,
             &pool,
-            tcp::segment_payload(storage.packet_size, config.mtu),
+            tcp::segment_payload(storage.packet_size, config.mtu)
+                .min(usize::from(config.tcp.segment_size).max(1)),
         );
         let mut stack = Stack {
             config,

@@ -190,6 +190,10 @@ pub struct TcpConfig {
     /// `MEMP_NUM_TCP_SEG`); never more than the packet pool minus its frame reserve
     /// ([`super::segment_pool::FRAME_RESERVE`]).
     pub segments: u16,
+    /// Most TCP payload bytes one packet buffer holds (a profile's MSS). The stack also
+    /// caps it at one full-sized segment (`mtu − 40`) and at what a packet buffer holds behind
+    /// the Ethernet, IPv4 and TCP headers; `u16::MAX` (the default) leaves just those caps.
+    pub segment_size: u16,
     /// Retransmissions of one segment before the connection is aborted.
     pub max_retransmits: u8,
     /// Retransmissions of a SYN or SYN-ACK before giving up.
@@ -226,6 +230,7 @@ impl Default for TcpConfig {
             recv_buffers: 16,
             reserved_buffers: 0,
             segments: 256,
+            segment_size: u16::MAX,
             max_retransmits: 12,
             max_syn_retransmits: 5,
             challenge_acks_per_second: 10,

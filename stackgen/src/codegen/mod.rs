@@ -15,13 +15,15 @@
 //! * every pool as a fixed array of exactly that length, in a `static` placed with
 //!   `static_cell` (no heap, no `unsafe`): packet buffers, transmit queue, ARP cache,
 //!   reassembly, UDP sockets; with TCP the connection slots (`TcpSlot`), listener slots,
-//!   per-connection quotas and the shared segment pool (`tcp.segments` buffers of one MSS);
+//!   per-connection quotas (TCP data lives in the packet buffers, at most `tcp.segments` of
+//!   them at once: no pool of its own);
 //!   with the DHCPv4 client its `DhcpSlot`; with DNS the query slots and the cache;
 //! * `Config` (a `StackConfig`, plus `dhcp: DhcpConfig` and `dns: DnsConfig` when those run)
 //!   and `config()`, the profile's settings: interface address, gateway and MTU, and the
 //!   `TcpConfig` of `[tcp]` (window scaling, timestamps, SACK, TIME-WAIT as 2 × MSL,
-//!   keepalive, send buffer and window in segment buffers, backlog, shared or reserved
-//!   buffers); `HARDWARE_ADDR` when the profile fixes the MAC address;
+//!   keepalive, send buffer and window in packet buffers, the cap `tcp.segments` and the
+//!   payload per buffer, backlog, shared or reserved buffers); `HARDWARE_ADDR` when the
+//!   profile fixes the MAC address;
 //! * one entry point, `init(config, hardware_addr, seed) -> Option<Net>`: it takes the pools,
 //!   builds the stack and starts the DHCPv4 client and the DNS resolver when the profile has
 //!   them. `seed` (16 secret bytes, fresh every boot) keys TCP's initial sequence numbers and
@@ -32,8 +34,8 @@
 //!   the profile turns on (`udp_*`, `tcp_*`, `dhcp_*`, `dns_*`): with TCP off there is no
 //!   `tcp_listen`, so using TCP is a compile error.
 //!
-//! What the profile says that stack-runtime has no knob for (the MSS is the segment buffer
-//! size; `tcp.out_of_order_segments`; Nagle, RTO and congestion settings have no profile key)
+//! What the profile says that stack-runtime has no knob for (the MSS is the payload per packet
+//! buffer; `tcp.out_of_order_segments`; Nagle, RTO and congestion settings have no profile key)
 //! is listed in the generated module's documentation, as are pools of protocols stack-runtime
 //! does not implement yet (IPv6 neighbour discovery) and interfaces after the first.
 //!

@@ -15,9 +15,9 @@ use crate::profile::{Ipv4Setting, TcpBuffers};
 /// Pool buffers one TCP socket's send or receive queue holds at most in stack-runtime
 /// (`stack_runtime::tcp::socket::SEND_QUEUE_BUFFERS` and `RECV_QUEUE_BUFFERS`).
 const QUEUE_BUFFERS_MAX: u64 = 32;
-/// Segment buffers stack-runtime's pool indexes at most
+/// Packet buffers stack-runtime lets TCP data hold at most
 /// (`stack_runtime::tcp::segment_pool::MAX_SEGMENTS`).
-const SEGMENTS_MAX: u64 = 256;
+const SEGMENTS_MAX: u64 = crate::plan::TCP_SEGMENTS_MAX;
 /// Out-of-order ranges one TCP connection keeps in stack-runtime
 /// (`stack_runtime::tcp::socket::OUT_OF_ORDER_RANGES`).
 const OUT_OF_ORDER_RANGES: u64 = 8;
@@ -103,7 +103,7 @@ fn in_buffers(bytes: u64, segment_size: u64) -> (u64, bool) {
     (buffers.min(QUEUE_BUFFERS_MAX), buffers > QUEUE_BUFFERS_MAX)
 }
 
-/// TCP: the socket, listener and quota tables, the shared segment pool, the profile's
+/// TCP: the socket, listener and quota tables, the cap on packet buffers for TCP data, the profile's
 /// `TcpConfig`, and the `tcp_*` API. Without TCP, only the storage field (`TcpStorage::none()`).
 pub(super) fn tcp(plan: &Plan) -> Parts {
     match &plan.tcp {
@@ -120,11 +120,14 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
     let mut parts = Parts::default();
     let sockets = usize_lit(tcp.sockets);
     let listeners = usize_lit(tcp.listeners);
-    let segment_size = usize_lit(tcp.mss);
+    let segment_size = usize_lit(tcp.tx_payload_per_buffer);
     let segment_count = tcp.segments.min(SEGMENTS_MAX);
     let segments = usize_lit(segment_count);
-    let (send_buffers, send_clamped) = in_buffers(tcp.send_buffer, tcp.mss);
-    let (recv_buffers, recv_clamped) = in_buffers(tcp.rx_window, tcp.mss);
+    let (send_buffers, send_clamped) = in_buffers(tcp.send_buffer, tcp.tx_payload_per_buffer);
+    let (recv_buffers, recv_clamped) = in_buffers(tcp.rx_window, tcp.rx_payload_per_buffer);
+    let segments_u16 = Literal::u16_unsuffixed(u16::try_from(segment_count).unwrap_or(u16::MAX));
+    let segment_size_u16 =
+        Literal::u16_unsuffixed(u16::try_from(tcp.tx_payload_per_buffer).unwrap_or(u16::MAX));
     let send_lit = Literal::u16_unsuffixed(send_buffers as u16);
     let recv_lit = Literal::u16_unsuffixed(recv_buffers as u16);
     let backlog = Literal::u8_unsuffixed(u8::try_from(tcp.backlog).unwrap_or(u8::MAX));
@@ -132,12 +135,14 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
     let segments_doc = doc_lines(
         &if segment_count < tcp.segments {
             format!(
-                "Segment buffers shared by all connections (`tcp.segments` = {}, cut to\n\
-                 {SEGMENTS_MAX}, the most stack-runtime's pool indexes).",
+                "Packet buffers TCP data may hold at once, all connections together\n\
+                 (`tcp.segments` = {}, cut to {SEGMENTS_MAX}, the most stack-runtime indexes).",
                 tcp.segments
             )
         } else {
-            "Segment buffers shared by all connections (`tcp.segments`).".to_string()
+            "Packet buffers TCP data may hold at once, all connections together\n\
+             (`tcp.segments`): TCP has no buffers of its own."
+                .to_string()
         },
         false,
     );
@@ -150,7 +155,7 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
     };
     let send_doc = doc_lines(
         &format!(
-            "The send buffer of each connection in segment buffers (`tcp.send_buffer`,\n\
+            "The send buffer of each connection in packet buffers (`tcp.send_buffer`,\n\
              {} B, rounded up to whole segments{}).",
             tcp.send_buffer,
             clamp_note(send_clamped)
@@ -159,7 +164,7 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
     );
     let recv_doc = doc_lines(
         &format!(
-            "The receive window of each connection in segment buffers (`tcp.rx_window`,\n\
+            "The receive window of each connection in packet buffers (`tcp.rx_window`,\n\
              {} B, rounded up to whole segments{}).",
             tcp.rx_window,
             clamp_note(recv_clamped)
@@ -174,7 +179,8 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         /// Half-open connections each listener keeps before it answers with SYN cookies
         /// (`tcp.backlog`).
         pub const TCP_BACKLOG: u8 = #backlog;
-        /// Bytes per TCP segment buffer: one MSS (`tcp.mss`).
+        /// TCP payload bytes one packet buffer holds: one MSS (`tcp.mss`) when the buffer
+        /// is large enough.
         pub const TCP_SEGMENT_SIZE: usize = #segment_size;
         #segments_doc
         pub const TCP_SEGMENTS: usize = #segments;
@@ -191,27 +197,20 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         /// The TCP listener slots.
         static TCP_LISTENER_SLOTS: ConstStaticCell<[TcpListenerSlot; TCP_LISTENERS]> =
             ConstStaticCell::new([TcpListenerSlot::EMPTY; TCP_LISTENERS]);
-        /// Each connection's share of the segment pool (set from [`TcpConfig`] at start).
+        /// Each connection's share of the packet buffers (set from [`TcpConfig`] at start).
         static TCP_QUOTAS: ConstStaticCell<[SocketQuota; TCP_SOCKETS]> =
             ConstStaticCell::new([SocketQuota::new(0, 0, 0); TCP_SOCKETS]);
-        /// The segment pool, `TCP_SEGMENTS × TCP_SEGMENT_SIZE` bytes: sent data waiting for
-        /// its ACK and received data waiting to be read, of every connection.
-        static TCP_SEGMENT_POOL: ConstStaticCell<[[u8; TCP_SEGMENT_SIZE]; TCP_SEGMENTS]> =
-            ConstStaticCell::new([[0; TCP_SEGMENT_SIZE]; TCP_SEGMENTS]);
     };
     parts.takes = quote! {
         let tcp_sockets = TCP_SLOTS.try_take()?;
         let tcp_listeners = TCP_LISTENER_SLOTS.try_take()?;
         let tcp_quotas = TCP_QUOTAS.try_take()?;
-        let tcp_segments = TCP_SEGMENT_POOL.try_take()?;
     };
     parts.storage = quote! {
         tcp: TcpStorage {
             sockets: tcp_sockets,
             listeners: tcp_listeners,
             quotas: tcp_quotas,
-            segments: tcp_segments.as_flattened_mut(),
-            segment_size: TCP_SEGMENT_SIZE,
         }
     };
     parts.uses = vec![(
@@ -294,17 +293,19 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
             send_buffers: TCP_SEND_BUFFERS,
             recv_buffers: TCP_RECV_BUFFERS,
             reserved_buffers: #reserved,
+            segments: #segments_u16,
+            segment_size: #segment_size_u16,
             backlog: TCP_BACKLOG,
             ..TcpConfig::default()
         },
     };
 
     let mut doc = vec![format!(
-        "TCP: {}, {}, {} of {} B (the MSS) shared by all connections; window scaling {}, \
+        "TCP: {}, {}, data in at most {} of {} B (the MSS) at once, all connections together; window scaling {}, \
          timestamps {}, SACK {}; TIME-WAIT {} (2 × MSL); keepalive {}; buffers {}.",
         plural(tcp.sockets, "connection slot"),
         plural(tcp.listeners, "listener"),
-        plural(segment_count, "segment buffer"),
+        plural(segment_count, "packet buffer"),
         tcp.mss,
         on_off(tcp.window_scaling),
         on_off(tcp.timestamps),
@@ -324,7 +325,7 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         let wanted = tcp.sockets * (send_buffers + recv_buffers);
         if segment_count < wanted {
             doc.push(format!(
-                "TCP reserved buffers: the pool holds {segment_count} segment buffers, fewer than \
+                "TCP reserved buffers: TCP data may hold {segment_count} packet buffers, fewer than \
                  the {wanted} that {} connections × ({send_buffers} send + {recv_buffers} \
                  receive) reserve; stack-runtime reserves for the first connections only, the \
                  others share what is left (raise `tcp.segments`).",
@@ -333,13 +334,14 @@ fn tcp_on(tcp: &TcpPlan) -> Parts {
         }
     }
     let mut differences = vec![
-        "the MSS is the size of a segment buffer (no `TcpConfig` field)".to_string(),
-        "send buffer and window are whole segment buffers".to_string(),
+        "the MSS is the TCP payload one packet buffer holds (`TcpConfig::segment_size`)"
+            .to_string(),
+        "send buffer and window are whole packet buffers".to_string(),
     ];
     if tcp.out_of_order_segments > 0 {
         differences.push(format!(
             "`tcp.out_of_order_segments` ({}) is no knob: every connection keeps up to {} \
-             out-of-order ranges, their data in the segment pool",
+             out-of-order ranges, their data in the packet buffers",
             tcp.out_of_order_segments, OUT_OF_ORDER_RANGES
         ));
     }

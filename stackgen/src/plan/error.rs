@@ -227,17 +227,29 @@ pub enum PlanErrorKind {
         /// count × per_buffer.
         capacity: u64,
     },
-    /// One send buffer needs more segment descriptors than the pool has.
+    /// One send buffer needs more packet buffers than TCP data may hold.
     #[error(
         "tcp.segments ({segments}) cannot queue one full send buffer ({needed} segments of {mss} B)"
     )]
     SendBufferExceedsSegments {
-        /// Segment descriptors.
+        /// Packet buffers TCP data may hold.
         segments: u64,
         /// Segments one send buffer needs.
         needed: u64,
         /// The MSS.
         mss: u64,
+    },
+    /// TCP data may take more packet buffers than the pool has beyond its frame reserve.
+    #[error(
+        "tcp.segments ({segments}) is more than the packet pool can give TCP data ({pool} buffers − {reserve} kept for frames)"
+    )]
+    SegmentsExceedPool {
+        /// Packet buffers TCP data may hold.
+        segments: u64,
+        /// Packet buffers (buffers.rx_count + buffers.tx_count).
+        pool: u64,
+        /// Buffers TCP never takes (ARP, ICMP, UDP, DHCP/DNS, TCP control segments).
+        reserve: u64,
     },
     /// `budget.ram_max` or `flash_max` above what the board has.
     #[error("budget.{key} of {limit} is more than the board `{board}` has ({available})")]
@@ -312,7 +324,10 @@ impl PlanErrorKind {
             SendBufferExceedsTxPool { capacity, .. } => {
                 format!("the tx pool holds at most {capacity} B")
             }
-            SendBufferExceedsSegments { .. } => "too few segment descriptors".into(),
+            SendBufferExceedsSegments { .. } => "fewer than one send buffer needs".into(),
+            SegmentsExceedPool { pool, reserve, .. } => {
+                format!("at most {}", pool.saturating_sub(*reserve))
+            }
             LimitAboveBoard { .. } => "more than the board has".into(),
             OverRamBudget { over, .. } => format!("{over} B short"),
             OverBoardRam { .. } => "the chip does not have this much RAM".into(),
@@ -384,6 +399,11 @@ impl PlanErrorKind {
             ),
             SendBufferExceedsSegments { needed, .. } => format!(
                 "raise tcp.segments to at least {needed} (one send buffer per busy socket: tcp.sockets × {needed}), or lower tcp.send_buffer"
+            ),
+            SegmentsExceedPool { segments, pool, reserve } => format!(
+                "set tcp.segments to {} or less, or raise buffers.rx_count + buffers.tx_count to {} (TCP data lives in the packet buffers)",
+                pool.saturating_sub(*reserve),
+                segments + reserve
             ),
             LimitAboveBoard { key, available, .. } => format!("set budget.{key} to {available} or less"),
             OverRamBudget { biggest_knob, biggest_bytes, .. } => format!(

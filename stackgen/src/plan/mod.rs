@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 pub use error::{PlanError, PlanErrorKind};
-pub use pools::{Owner, Pool, TCP_SEGMENTS_MAX};
+pub use pools::{FRAME_RESERVE, Owner, Pool, TCP_SEGMENTS_MAX};
 pub use warning::{Warning, WarningKind};
 
 use crate::board::Board;

@@ -9,9 +9,13 @@ use super::Plan;
 use super::sizes::{self, Layout};
 use crate::units::format_size;
 
-/// The most segment buffers stack-runtime's segment pool indexes; the generated pool is cut
-/// to this.
+/// The most packet buffers stack-runtime lets TCP data hold
+/// (`stack_runtime::tcp::segment_pool::MAX_SEGMENTS`, the packet pool's own limit).
 pub const TCP_SEGMENTS_MAX: u64 = 256;
+
+/// Packet buffers TCP data never takes, so that ARP, ICMP, UDP, DHCP/DNS and TCP control
+/// segments can always be sent (`stack_runtime::tcp::segment_pool::FRAME_RESERVE`).
+pub const FRAME_RESERVE: u64 = 2;
 
 /// Who uses a pool: the application's sockets, or the stack itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -214,20 +218,7 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
             tcp.sockets,
             layouts.socket_quota,
             Application,
-            "each connection's share of the segment pool".into(),
-        );
-        pools.push(
-            "tcp_segments",
-            "TCP_SEGMENT_POOL",
-            "TCP segment buffers",
-            "tcp.segments",
-            tcp.segments.min(TCP_SEGMENTS_MAX),
-            bytes(tcp.mss),
-            Application,
-            format!(
-                "one MSS ({} B) each: sent data until ACKed, received data until read",
-                tcp.mss
-            ),
+            "each connection's share of the packet buffers".into(),
         );
     }
     if plan.protocols.dhcpv4

@@ -539,17 +539,29 @@ fn resolve_tcp(
             ));
         }
     }
-    let send_segments = send_buffer.div_ceil(mss);
+    let send_segments = send_buffer.div_ceil(per_buffer);
+    // TCP data lives in the packet pool and never takes its last FRAME_RESERVE buffers.
+    let pool = buffers.rx_count + buffers.tx_count;
+    let for_tcp = pool.saturating_sub(super::FRAME_RESERVE);
     let segments = t
         .segments
         .as_ref()
-        .map_or(sockets.max(1) * send_segments, |v| v.value);
-    if segments < send_segments {
+        .map_or(for_tcp.min(super::TCP_SEGMENTS_MAX), |v| v.value);
+    if segments > for_tcp {
+        errors.push(err(
+            E::SegmentsExceedPool {
+                segments,
+                pool,
+                reserve: super::FRAME_RESERVE,
+            },
+            at(&t.segments, &t.header),
+        ));
+    } else if segments < send_segments {
         errors.push(err(
             E::SendBufferExceedsSegments {
                 segments,
                 needed: send_segments,
-                mss,
+                mss: per_buffer,
             },
             at(&t.segments, &t.header),
         ));
@@ -797,7 +809,11 @@ gateway = "192.0.2.1"
         );
         let tcp = plan.tcp.unwrap();
         assert_eq!((tcp.sockets, tcp.mss, tcp.rx_window), (4, 1460, 5840));
-        assert_eq!(tcp.segments, 4 * 4, "sockets × send buffer in segments");
+        assert_eq!(
+            tcp.segments,
+            8 + 4 - 2,
+            "the packet pool but the frame reserve"
+        );
         assert_eq!(tcp.time_wait, Duration::from_secs(120));
         assert_eq!(tcp.buffers, TcpBuffers::Shared);
         assert_eq!(plan.arp_entries, Some(8));
@@ -837,7 +853,7 @@ sockets = 1
     }
 
     #[test]
-    fn reserved_buffers_come_from_the_segment_pool() {
+    fn tcp_data_lives_in_the_packet_pool() {
         let shared = plan("[protocols]\ntcp = true\n[tcp]\nsockets = 2\n");
         let reserved =
             plan("[protocols]\ntcp = true\n[tcp]\nsockets = 2\nbuffers = \"reserved\"\n");
@@ -848,12 +864,39 @@ sockets = 1
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(&shared), ids(&reserved));
-        let segments = reserved
-            .pools
-            .iter()
-            .find(|p| p.id == "tcp_segments")
+        assert!(
+            ids(&shared).iter().all(|(id, _)| !id.contains("segment")),
+            "no pool of TCP data: {:?}",
+            ids(&shared)
+        );
+        let tcp = shared.tcp.unwrap();
+        assert_eq!(
+            tcp.tx_payload_per_buffer, 1460,
+            "one segment per 1536-byte buffer"
+        );
+    }
+
+    #[test]
+    fn segments_leave_the_frame_reserve() {
+        // 8 + 4 packet buffers: TCP data may hold 10.
+        assert!(
+            plan("[protocols]\ntcp = true\n[tcp]\nsegments = 10\n")
+                .tcp
+                .is_some()
+        );
+        assert_eq!(
+            error_kinds("[protocols]\ntcp = true\n[tcp]\nsegments = 11\n"),
+            vec![E::SegmentsExceedPool {
+                segments: 11,
+                pool: 12,
+                reserve: 2
+            }]
+        );
+        // The default follows the pool.
+        let tcp = plan("[protocols]\ntcp = true\n[buffers]\nrx_count = 20\ntx_count = 10\n")
+            .tcp
             .unwrap();
-        assert_eq!(segments.element, 1460);
+        assert_eq!(tcp.segments, 28);
     }
 
     #[test]

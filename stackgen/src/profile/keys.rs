@@ -303,7 +303,7 @@ pub const BUFFERS: Section = Section {
     name: "buffers",
     array: false,
     required: false,
-    doc: "Packet-buffer pools: every received frame lands in an rx buffer, every sent frame (and every TCP segment kept for retransmission) in a tx buffer.",
+    doc: "Packet-buffer pools (one shared pool of rx_count + tx_count buffers): the frames the stack builds, and TCP data (segments kept for retransmission, received data not yet read), at most tcp.segments buffers of it.",
     keys: &[
         Key {
             name: "rx_count",
@@ -331,7 +331,7 @@ pub const TCP: Section = Section {
     name: "tcp",
     array: false,
     required: false,
-    doc: "TCP sockets, listeners, windows and the segment pool. Used when protocols.tcp is on.",
+    doc: "TCP sockets, listeners, windows and how many packet buffers TCP data may hold. Used when protocols.tcp is on.",
     keys: &[
         Key {
             name: "sockets",
@@ -378,8 +378,10 @@ pub const TCP: Section = Section {
         Key {
             name: "segments",
             kind: count(1, 4096),
-            default: Default::Computed("sockets × send_buffer in segments"),
-            doc: "Queued TCP segments (sent and not yet acknowledged, or not yet sent), all sockets together.",
+            default: Default::Computed(
+                "rx_count + tx_count − 2 (every packet buffer but the frame reserve)",
+            ),
+            doc: "Packet buffers TCP data may hold at once, all sockets together (lwIP's MEMP_NUM_TCP_SEG): sent and not yet acknowledged, or received and not yet read, one segment each. TCP has no buffers of its own; at most rx_count + tx_count − 2, since 2 packet buffers are always left for frames (ARP, ICMP, UDP, DHCP/DNS, RST).",
         },
         Key {
             name: "out_of_order_segments",
@@ -424,7 +426,7 @@ pub const TCP: Section = Section {
             name: "buffers",
             kind: Kind::Choice(&["shared", "reserved"]),
             default: Default::Text("shared"),
-            doc: "`shared`: windows and send buffers are limits over the shared segment pool (`tcp.segments`; little RAM, contention under load). `reserved`: every socket owns rx_window + send_buffer bytes (no contention, much more RAM).",
+            doc: "`shared`: windows and send buffers are limits over the packet buffers TCP may hold (`tcp.segments`; little RAM, contention under load). `reserved`: every socket is guaranteed rx_window + send_buffer of them (no contention between sockets, needs tcp.segments ≥ sockets × both).",
         },
     ],
 };
