@@ -567,13 +567,14 @@ impl<'v, 'a> Segments<'v, 'a> {
 /// each) and the offset of SND.UNA in the oldest one, and finds any byte by arithmetic.
 #[derive(Debug)]
 pub struct SendQueue<const N: usize> {
-    socket: usize,
+    /// The owning socket's index in the quota table.
+    socket: u16,
     /// Pool buffer numbers, a ring from `head`, oldest first.
     bufs: [u8; N],
-    /// Index of the oldest buffer in `bufs`.
-    head: usize,
+    /// Index of the oldest buffer in `bufs` (`N` is at most 255).
+    head: u8,
     /// Buffers in use.
-    len: usize,
+    len: u8,
     /// Offset of the byte at SND.UNA in the oldest buffer.
     head_off: u16,
     una: SeqNumber,
@@ -583,7 +584,8 @@ pub struct SendQueue<const N: usize> {
 impl<const N: usize> SendQueue<N> {
     /// An empty queue for `socket` whose first byte will be sequence number `snd_una`
     /// (ISS + 1).
-    pub const fn new(socket: usize, snd_una: SeqNumber) -> Self {
+    pub const fn new(socket: u16, snd_una: SeqNumber) -> Self {
+        const { assert!(N < 256, "buffer positions are bytes") };
         SendQueue {
             socket,
             bufs: [0; N],
@@ -617,11 +619,11 @@ impl<const N: usize> SendQueue<N> {
 
     /// Buffers held.
     pub fn buffers(&self) -> usize {
-        self.len
+        usize::from(self.len)
     }
 
     fn slot(&self, i: usize) -> usize {
-        (self.head + i) % N.max(1)
+        (usize::from(self.head) + i) % N.max(1)
     }
 
     /// The pool buffer `i` buffers after the oldest.
@@ -635,26 +637,27 @@ impl<const N: usize> SendQueue<N> {
     pub fn write(&mut self, pool: &mut Segments<'_, '_>, data: &[u8]) -> usize {
         let size = pool.buffer_size();
         let mut taken = 0;
-        if self.len > 0
-            && let Some(tail) = self.buffer(self.len - 1)
+        if usize::from(self.len) > 0
+            && let Some(tail) = self.buffer(usize::from(self.len) - 1)
         {
             // Bytes in the newest buffer: what the full ones before it do not hold.
-            let used =
-                (self.len() + usize::from(self.head_off)).saturating_sub((self.len - 1) * size);
+            let used = (self.len() + usize::from(self.head_off))
+                .saturating_sub((usize::from(self.len) - 1) * size);
             taken += pool.write_at(tail, used, data);
         }
-        while taken < data.len() && self.len < N {
-            let Ok(buf) = pool.alloc(self.socket, QueueKind::Send, self.end + taken) else {
+        while taken < data.len() && usize::from(self.len) < N {
+            let Ok(buf) = pool.alloc(usize::from(self.socket), QueueKind::Send, self.end + taken)
+            else {
                 break;
             };
             let index = buf.into_index();
             let n = pool.write_at(index, 0, data.get(taken..).unwrap_or(&[]));
             if n == 0 {
-                pool.release(index, self.socket, QueueKind::Send);
+                pool.release(index, usize::from(self.socket), QueueKind::Send);
                 break;
             }
             taken += n;
-            let slot = self.slot(self.len);
+            let slot = self.slot(usize::from(self.len));
             if let Some(b) = self.bufs.get_mut(slot) {
                 *b = index;
             }
@@ -679,15 +682,15 @@ impl<const N: usize> SendQueue<N> {
         // entirely acknowledged (the newest, maybe partly filled, only when `ack` is the end).
         let at = released + usize::from(self.head_off);
         let whole = if ack == self.end {
-            self.len
+            usize::from(self.len)
         } else {
-            (at / size).min(self.len)
+            (at / size).min(usize::from(self.len))
         };
         for _ in 0..whole {
             if let Some(index) = self.buffer(0) {
-                pool.release(index, self.socket, QueueKind::Send);
+                pool.release(index, usize::from(self.socket), QueueKind::Send);
             }
-            self.head = self.slot(1);
+            self.head = self.slot(1) as u8;
             self.len -= 1;
         }
         self.head_off = if self.len == 0 {
@@ -714,7 +717,7 @@ impl<const N: usize> SendQueue<N> {
         let size = pool.buffer_size().max(1);
         let at = off + usize::from(self.head_off);
         let (i, in_buf) = (at / size, at % size);
-        if i >= self.len {
+        if i >= usize::from(self.len) {
             return None;
         }
         let n = (size - in_buf).min(held).min(max_len);
@@ -723,9 +726,9 @@ impl<const N: usize> SendQueue<N> {
 
     /// Free every buffer (abort or close), leaving the queue empty at its current end.
     pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
-        for i in 0..self.len {
+        for i in 0..usize::from(self.len) {
             if let Some(index) = self.buffer(i) {
-                pool.release(index, self.socket, QueueKind::Send);
+                pool.release(index, usize::from(self.socket), QueueKind::Send);
             }
         }
         self.head = 0;
@@ -766,30 +769,37 @@ impl RecvBuf {
 /// [`super::assembler::Assembler`] decides what is acknowledged; this queue only stores the
 /// bytes.
 ///
-/// Each buffer takes 9 bytes, kept as parallel arrays (no padding): its pool buffer number,
-/// the offset and length of the bytes held, and the sequence number of the first.
+/// Each buffer takes 7 bytes, kept as parallel arrays (no padding): its pool buffer number,
+/// the length of the bytes held and the sequence number of the first. Bytes are stored from
+/// offset 0 of a buffer, and only the oldest buffer is ever read partly (reading drops its
+/// first bytes), so one offset, `head_start`, serves the whole queue: the entry being read
+/// always begins at the read position, and nothing is ever stored before it.
 #[derive(Debug)]
 pub struct RecvQueue<const N: usize> {
-    socket: usize,
+    /// The owning socket's index in the quota table.
+    socket: u16,
     /// Entries `..len`, ascending by sequence number, disjoint.
     seqs: [SeqNumber; N],
-    starts: [u16; N],
     lens: [u16; N],
     indices: [u8; N],
-    len: usize,
+    /// Offset of the first byte held in entry 0's buffer (0 for every other entry).
+    head_start: u16,
+    /// Entries in use (`N` is at most 255).
+    len: u8,
     /// Next sequence number the application reads.
     read: SeqNumber,
 }
 
 impl<const N: usize> RecvQueue<N> {
     /// An empty queue for `socket`; the application's next byte is `rcv_nxt` (IRS + 1).
-    pub const fn new(socket: usize, rcv_nxt: SeqNumber) -> Self {
+    pub const fn new(socket: u16, rcv_nxt: SeqNumber) -> Self {
+        const { assert!(N < 256, "entry positions are bytes") };
         RecvQueue {
             socket,
             seqs: [SeqNumber(0); N],
-            starts: [0; N],
             lens: [0; N],
             indices: [0; N],
+            head_start: 0,
             len: 0,
             read: rcv_nxt,
         }
@@ -797,32 +807,36 @@ impl<const N: usize> RecvQueue<N> {
 
     /// Entry `i` (below `len`).
     fn get(&self, i: usize) -> Option<RecvBuf> {
-        if i >= self.len {
+        if i >= usize::from(self.len) {
             return None;
         }
         Some(RecvBuf {
             index: *self.indices.get(i)?,
-            start: *self.starts.get(i)?,
+            start: if i == 0 { self.head_start } else { 0 },
             len: *self.lens.get(i)?,
             seq: *self.seqs.get(i)?,
         })
     }
 
+    /// Store entry `i`. Only entry 0 keeps a start offset: every other entry's buffer holds
+    /// its bytes from offset 0 (see the type's documentation).
     fn set(&mut self, i: usize, b: RecvBuf) {
-        if let (Some(index), Some(start), Some(len), Some(seq)) = (
+        if let (Some(index), Some(len), Some(seq)) = (
             self.indices.get_mut(i),
-            self.starts.get_mut(i),
             self.lens.get_mut(i),
             self.seqs.get_mut(i),
         ) {
-            (*index, *start, *len, *seq) = (b.index, b.start, b.len, b.seq);
+            (*index, *len, *seq) = (b.index, b.len, b.seq);
+            if i == 0 {
+                self.head_start = b.start;
+            }
         }
     }
 
     /// Move entries `from..len` by one place up (`up`) or `by` places down.
     fn shift(&mut self, from: usize, up: bool, by: usize) {
         if up {
-            let mut j = self.len;
+            let mut j = usize::from(self.len);
             while j > from {
                 if let Some(b) = self.get_raw(j - 1) {
                     self.set(j, b);
@@ -830,7 +844,7 @@ impl<const N: usize> RecvQueue<N> {
                 j -= 1;
             }
         } else {
-            for j in from..self.len {
+            for j in from..usize::from(self.len) {
                 if let Some(b) = self.get_raw(j) {
                     self.set(j - by, b);
                 }
@@ -842,7 +856,7 @@ impl<const N: usize> RecvQueue<N> {
     fn get_raw(&self, i: usize) -> Option<RecvBuf> {
         Some(RecvBuf {
             index: *self.indices.get(i)?,
-            start: *self.starts.get(i)?,
+            start: if i == 0 { self.head_start } else { 0 },
             len: *self.lens.get(i)?,
             seq: *self.seqs.get(i)?,
         })
@@ -870,13 +884,13 @@ impl<const N: usize> RecvQueue<N> {
 
     /// Buffers held.
     pub fn buffers(&self) -> usize {
-        self.len
+        usize::from(self.len)
     }
 
     /// Bytes readable now (contiguous from [`RecvQueue::read_seq`]).
     pub fn readable(&self) -> usize {
         let mut at = self.read;
-        for i in 0..self.len {
+        for i in 0..usize::from(self.len) {
             let Some(b) = self.get(i) else { break };
             if b.seq != at {
                 break;
@@ -941,18 +955,19 @@ impl<const N: usize> RecvQueue<N> {
             }
             let in_order = cur == self.read + self.readable();
             let buf = loop {
-                let got = if self.len < N {
-                    pool.alloc(self.socket, QueueKind::Recv, cur).ok()
+                let got = if usize::from(self.len) < N {
+                    pool.alloc(usize::from(self.socket), QueueKind::Recv, cur)
+                        .ok()
                 } else {
                     None
                 };
-                if got.is_some() || !in_order || self.len <= i {
+                if got.is_some() || !in_order || usize::from(self.len) <= i {
                     break got;
                 }
                 // Make room: evict the highest out-of-order buffer (above `cur`).
-                if let Some(evicted) = self.get(self.len - 1) {
+                if let Some(evicted) = self.get(usize::from(self.len) - 1) {
                     result.reneged_from = Some(evicted.seq);
-                    pool.release(evicted.index, self.socket, QueueKind::Recv);
+                    pool.release(evicted.index, usize::from(self.socket), QueueKind::Recv);
                 }
                 self.len -= 1;
             };
@@ -968,7 +983,7 @@ impl<const N: usize> RecvQueue<N> {
             let (from, to) = (cur - seq, piece_end - seq);
             let n = Self::append(pool, &mut buf, data.get(from..to).unwrap_or(&[]));
             if n == 0 {
-                pool.release(buf.index, self.socket, QueueKind::Recv);
+                pool.release(buf.index, usize::from(self.socket), QueueKind::Recv);
                 break;
             }
             // Insert at position i.
@@ -988,6 +1003,7 @@ impl<const N: usize> RecvQueue<N> {
         let mut copied = 0;
         // Buffers read entirely are freed as we go and dropped from the front once, at the end.
         let mut freed = 0;
+        let mut partial = None;
         while copied < out.len() {
             let Some(mut b) = self.get(freed) else {
                 break;
@@ -1010,15 +1026,20 @@ impl<const N: usize> RecvQueue<N> {
             copied += n;
             self.read += n;
             if b.len == 0 {
-                pool.release(b.index, self.socket, QueueKind::Recv);
+                pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
                 freed += 1;
             } else {
-                self.set(freed, b);
+                // Read partly: `out` is full. It becomes entry 0, the one that keeps an offset.
+                partial = Some(b);
+                break;
             }
         }
         if freed > 0 {
             self.shift(freed, false, freed);
-            self.len -= freed;
+            self.len -= freed as u8;
+        }
+        if let Some(b) = partial {
+            self.set(0, b);
         }
         copied
     }
@@ -1027,7 +1048,7 @@ impl<const N: usize> RecvQueue<N> {
     /// buffer).
     pub fn has_readable(&self) -> bool {
         let mut at = self.read;
-        for i in 0..self.len {
+        for i in 0..usize::from(self.len) {
             let Some(b) = self.get(i) else { break };
             if b.seq != at {
                 return false;
@@ -1042,9 +1063,9 @@ impl<const N: usize> RecvQueue<N> {
 
     /// Free every buffer (abort or close).
     pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
-        for i in 0..self.len {
+        for i in 0..usize::from(self.len) {
             if let Some(b) = self.get(i) {
-                pool.release(b.index, self.socket, QueueKind::Recv);
+                pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
             }
         }
         self.len = 0;
@@ -1521,6 +1542,31 @@ mod tests {
     fn handle_is_small() {
         assert!(core::mem::size_of::<Option<SegmentBuf>>() <= 16);
         assert!(core::mem::size_of::<SocketQuota>() <= 10);
+        // 7 bytes per receive entry, 1 per send buffer, plus a few cursors.
+        assert!(core::mem::size_of::<RecvQueue<32>>() <= 7 * 32 + 12);
+        assert!(core::mem::size_of::<SendQueue<32>>() <= 32 + 16);
+    }
+
+    #[test]
+    fn a_partly_read_buffer_keeps_its_offset_while_others_come_and_go() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(0, 8, 0)];
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        let mut rq = RecvQueue::<8>::new(0, SeqNumber(0));
+        let data: Vec<u8> = (0..500u32).map(|i| (i * 7 + 3) as u8).collect();
+        rq.insert(&mut pool, SeqNumber(0), &data[..250]);
+        let mut out = [0u8; 500];
+        // Read into the second buffer: the first is freed, the second read partly.
+        assert_eq!(rq.read(&mut pool, &mut out[..130]), 130);
+        // Out-of-order data above, then the gap: the partly read entry stays first.
+        rq.insert(&mut pool, SeqNumber(400), &data[400..500]);
+        rq.insert(&mut pool, SeqNumber(250), &data[250..400]);
+        assert_eq!(rq.read(&mut pool, &mut out[130..135]), 5);
+        assert_eq!(rq.read(&mut pool, &mut out[135..]), 365);
+        assert_eq!(&out[..], &data[..]);
+        assert_eq!(pool.stats().in_use, 0);
     }
 
     proptest::proptest! {

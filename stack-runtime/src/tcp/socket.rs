@@ -364,7 +364,9 @@ pub struct TcpSlot {
     pub(crate) remote: SocketAddrV4,
     /// Order of creation, to pick the oldest TIME-WAIT slot.
     pub(crate) serial: u32,
-    index: usize,
+    /// This slot's index in the table and in the quota table (a table of more than 65,535
+    /// slots leaves the rest without buffers).
+    index: u16,
 
     iss: SeqNumber,
     /// SND.UNA, our FIN included (the send queue's `una` stops at the last data byte).
@@ -547,7 +549,7 @@ impl TcpSlot {
         let generation = self.generation;
         *self = TcpSlot::EMPTY;
         self.generation = generation;
-        self.index = index;
+        self.index = u16::try_from(index).unwrap_or(u16::MAX);
         self.serial = serial;
         self.local = local;
         self.remote = remote;
@@ -558,7 +560,7 @@ impl TcpSlot {
         self.rcv_mss = rcv_mss;
         self.snd_mss = 536;
         self.no_delay = config.no_delay;
-        self.sendq = SendQueue::new(index, iss + 1);
+        self.sendq = SendQueue::new(self.index, iss + 1);
         self.rtt = RttEstimator::new(config.rtt);
         // The congestion state is set up when the handshake completes (`start_congestion`,
         // nothing reads it before), the timers are stopped in `EMPTY`.
@@ -682,7 +684,7 @@ impl TcpSlot {
     /// The window we can offer now, in bytes.
     fn window_now(&self, pool: &Segments<'_, '_>) -> usize {
         let limit = pool
-            .quota(self.index)
+            .quota(usize::from(self.index))
             .map_or(0, |q| usize::from(q.recv_limit).min(RECV_QUEUE_BUFFERS));
         let max = limit.saturating_sub(1) * pool.buffer_size();
         let unread = self.asm.next() - self.recvq.read_seq();
@@ -717,7 +719,7 @@ impl TcpSlot {
 
     /// Bytes the send queue can take now (limit and pool permitting).
     pub(crate) fn send_room(&self, pool: &SegmentPool<'_>, packets: &PacketPool<'_>) -> usize {
-        let Some(q) = pool.quota(self.index) else {
+        let Some(q) = pool.quota(usize::from(self.index)) else {
             return 0;
         };
         let limit = usize::from(q.send_limit).min(SEND_QUEUE_BUFFERS);
@@ -737,7 +739,9 @@ impl TcpSlot {
             // Receiver SWS avoidance: announce the window once it opened by a worthwhile
             // amount (RFC 1122 §4.2.3.3).
             let edge = self.rcv_nxt() + self.window_now(pool);
-            let threshold = self.rcv_mss.min(Self::max_window_of(pool, self.index) / 2);
+            let threshold = self
+                .rcv_mss
+                .min(Self::max_window_of(pool, usize::from(self.index)) / 2);
             if edge - self.rcv_adv >= threshold.max(1) && !self.fin_received {
                 self.ack_now = true;
             }
@@ -1328,7 +1332,7 @@ impl TcpSlot {
         let old = self.rcv_adv - rcv_nxt;
         let threshold = self
             .rcv_mss
-            .min(Self::max_window_of(pool, self.index) / 2)
+            .min(Self::max_window_of(pool, usize::from(self.index)) / 2)
             .max(1);
         let wnd = if now_wnd <= old || (now_wnd - old < threshold && old > 0) {
             old
