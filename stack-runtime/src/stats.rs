@@ -347,13 +347,15 @@ define_stats! {
         tcp_sockets_in_use,
         /// Most TCP socket slots ever in use at once.
         tcp_sockets_high_water,
-        /// Number of TCP segment buffers in the shared pool.
+        /// Most packet buffers TCP data may hold at once (`TcpConfig::segments`, at most the
+        /// packet pool minus its frame reserve).
         tcp_segments_capacity,
-        /// TCP segment buffers in use now (send and receive queues).
+        /// Packet buffers TCP data holds now (send and receive queues).
         tcp_segments_in_use,
-        /// Most TCP segment buffers ever in use at once.
+        /// Most packet buffers TCP data ever held at once.
         tcp_segments_high_water,
-        /// Failed TCP segment-buffer allocations (pool empty).
+        /// TCP data buffers refused: the cap reached, or no packet buffer free beyond the frame
+        /// reserve (and other sockets' reservations).
         tcp_segments_alloc_failures,
         /// TCP segment-buffer allocations refused by a socket's limit.
         tcp_segments_limit_refusals,

@@ -370,8 +370,9 @@ fn qemu_firmware_chargen_sends_the_rfc_864_pattern() {
 
 #[test]
 fn qemu_firmware_serves_echo_discard_and_chargen_at_once() {
-    // One connection to each service, all busy at the same time: they share the profile's 16
-    // segment buffers (4 + 4 for echo, 4 for discard, 4 for chargen) and the NIC.
+    // One connection to each service, all busy at the same time: they share the 16 packet
+    // buffers the profile lets TCP data hold (4 + 4 for echo, 4 for discard, 4 for chargen) and
+    // the NIC.
     const ECHO_LEN: usize = 64 * 1024;
     const DISCARD_LEN: usize = 1_000_000;
     const CHARGEN_LEN: usize = 50_000;

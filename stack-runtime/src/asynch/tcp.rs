@@ -11,7 +11,7 @@ use crate::{Stack, TcpError, TcpHandle, TcpState};
 /// Readiness of side `dir` of TCP slot `i`, packed in a word that changes whenever anything
 /// a task waiting on that side may care about does: slot generation, state, error, and for
 /// receiving whether data is there and may still come, for sending whether we may send and
-/// how much room the send queue has (which moves with the shared segment pool too).
+/// how much room the send queue has (which moves with the packet pool's use too).
 pub(super) fn readiness_of_slot(stack: &Stack<'_>, i: usize, dir: Dir) -> u64 {
     let Some(s) = stack.tcp.sockets.get(i) else {
         return 0;

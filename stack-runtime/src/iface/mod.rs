@@ -18,8 +18,9 @@
 //! `emit_ip` to send straight from its own buffers, fragmenting if needed), and its counters
 //! in [`Stats`]. Those three points are also where a protocol turned off by the profile is
 //! compiled out. Packets the stack builds itself come from the shared [`PacketPool`] and wait
-//! in the transmit queue; protocols with their own buffers (UDP today, TCP segment pools
-//! later) never copy into the pool.
+//! in the transmit queue; TCP keeps its data in the same pool (never its last
+//! [`crate::tcp::segment_pool::FRAME_RESERVE`] buffers) and sends it straight from there;
+//! protocols with their own buffers (UDP today) never copy into the pool.
 
 mod arp;
 mod ethernet;
@@ -154,8 +155,10 @@ impl Default for StackConfig {
 ///
 /// * `packets` is split into buffers of `packet_size` bytes (at most
 ///   [`pool::MAX_BUFFERS`](crate::pool::MAX_BUFFERS)). They hold the packets the stack builds
-///   itself (ARP, echo replies, ICMP errors) until sent. `packet_size` should be at least
-///   `14 + mtu` so any echo request can be answered (1514 for a 1500-byte MTU).
+///   itself (ARP, echo replies, ICMP errors) until sent, and TCP data (one segment per buffer,
+///   at most [`TcpConfig::segments`](crate::TcpConfig::segments) buffers, never the last
+///   [`FRAME_RESERVE`](crate::tcp::segment_pool::FRAME_RESERVE)). `packet_size` should be at
+///   least `14 + mtu` so any echo request can be answered (1514 for a 1500-byte MTU).
 /// * `tx_queue`: one slot per packet waiting for ARP resolution or a driver transmit buffer;
 ///   packets beyond it are dropped and counted (`arp_queue_full`, `tx_queue_full`).
 /// * `arp`: the ARP cache entries.
@@ -246,7 +249,8 @@ pub struct StackStorage<'a> {
     pub reassembly_bytes: &'a mut [u8],
     /// UDP socket slots.
     pub udp: &'a mut [UdpSlot<'a>],
-    /// TCP sockets, listeners and the shared segment pool ([`TcpStorage::none`]: TCP off).
+    /// TCP sockets, listeners and quotas ([`TcpStorage::none`]: TCP off); TCP data lives in
+    /// `packets`.
     pub tcp: TcpStorage<'a>,
 }
 
@@ -271,7 +275,7 @@ pub struct Stack<'a> {
     /// The IP MTU in force (config clamped by driver and buffers).
     pub(crate) mtu: usize,
     pub(crate) stats: Stats,
-    /// TCP sockets, listeners and segment pool.
+    /// TCP sockets, listeners and the bookkeeping of their data in `pool`.
     #[cfg(feature = "tcp")]
     pub(crate) tcp: tcp::TcpTable<'a>,
     /// The DHCP client, when enabled (`Stack::enable_dhcp`; its state lives in caller storage).

@@ -1,4 +1,4 @@
-//! TCP on the interface: the socket and listener tables over the shared segment pool, input
+//! TCP on the interface: the socket and listener tables, their data in the packet pool, input
 //! dispatch (connections, listeners with backlog and SYN cookies, RST for closed ports),
 //! output straight from the send queues into driver buffers, and the poll API.
 

@@ -15,8 +15,8 @@
 //! * [`assembler`]: the bounded out-of-order receive bookkeeping;
 //! * [`isn`]: RFC 6528 initial sequence numbers;
 //! * [`syn_cookie`]: SYN cookies for when every SYN-RECEIVED slot is taken;
-//! * [`segment_pool`]: the shared pool of segment buffers every socket's send and
-//!   out-of-order queues draw from, with per-socket limits and optional reservations;
+//! * [`segment_pool`]: TCP data in the interface's packet buffers: every socket's send and
+//!   receive queues, with a cap, a frame reserve, per-socket limits and optional reservations;
 //! * [`timers`]: the per-connection timer set with its next deadline;
 //! * [`siphash`]: SipHash-2-4, the keyed hash behind ISNs and SYN cookies.
 
