@@ -39,11 +39,7 @@ fn leak<T>(v: Vec<T>) -> &'static mut [T] {
 /// A stack at `ip` with 2 UDP sockets, 4 TCP sockets and 2 listeners, on leaked memory.
 fn stack(ip: Ipv4Addr) -> (Stack<'static>, Box<Drv>) {
     let mac = EthernetAddress([0x02, 0, 0, 0, 0, ip.octets()[3]]);
-    let udp = leak(
-        (0..2)
-            .map(|_| UdpSlot::new(leak(vec![0u8; 4096]), leak(vec![0u8; 4096])))
-            .collect(),
-    );
+    let udp = leak((0..2).map(|_| UdpSlot::new(4096, 4096)).collect());
     let storage = StackStorage {
         packets: leak(vec![0u8; 8 * 1514]),
         packet_size: 1514,
