@@ -29,15 +29,18 @@ fn rx_pieces(size: usize) -> (usize, usize) {
     (size.saturating_sub(RX_HEAD) & !1, size & !1)
 }
 
-/// Packet buffers of `size` bytes a received datagram of `len` payload bytes takes.
+/// Packet buffers of `size` bytes a received datagram of `len` payload bytes takes; `None`
+/// when buffers that small hold no datagram.
 fn rx_buffers_for(len: usize, size: usize) -> Option<usize> {
-    let (first, rest) = rx_pieces(size);
-    if len <= first {
-        return (size >= RX_HEAD).then_some(1);
+    if size < RX_HEAD + 2 {
+        return None;
     }
-    (len - first)
-        .checked_div(rest)
-        .map(|_| 1 + (len - first).div_ceil(rest))
+    let (first, rest) = rx_pieces(size);
+    Some(if len <= first {
+        1
+    } else {
+        1 + (len - first).div_ceil(rest)
+    })
 }
 
 /// Copy bytes `off..off + dst.len()` of the datagram `header` ++ `payload` into `dst`.

@@ -160,20 +160,8 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
         );
     }
     if let Some(udp) = plan.udp {
-        pools.push(
-            "udp_buffers",
-            "UDP_BUFFERS",
-            "UDP socket buffers",
-            "udp.sockets",
-            udp.sockets,
-            bytes(udp.rx_buffer + udp.tx_buffer),
-            Application,
-            format!(
-                "{} rx + {} tx",
-                format_size(udp.rx_buffer),
-                format_size(udp.tx_buffer)
-            ),
-        );
+        // Datagrams wait in the packet buffers: a socket holds only its port, its limits and
+        // the handles of the buffers its received datagrams are in.
         pools.push(
             "udp_sockets",
             "UDP_SLOTS",
@@ -182,7 +170,11 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
             udp.sockets,
             layouts.udp_slot,
             Application,
-            "port, ring offsets, buffer references".into(),
+            format!(
+                "port, limits ({} rx queued, {} largest tx), packet-buffer handles",
+                format_size(udp.rx_buffer),
+                format_size(udp.tx_buffer)
+            ),
         );
     }
     if let Some(tcp) = &plan.tcp {

@@ -611,6 +611,54 @@ fn warn(kind: W, span: Option<Span>) -> Warning {
     Warning { kind, span }
 }
 
+/// UDP datagrams live in the packet buffers: warn when the largest one a socket may send or
+/// receive needs more of them than one socket can ever have.
+fn udp_warnings(profile: &Profile, plan: &Plan, udp: UdpPlan, out: &mut Vec<Warning>) {
+    let size = plan.buffers.size;
+    let data = sizes::data_buffers(plan.buffers.rx_count + plan.buffers.tx_count);
+    let mtu = plan.interfaces.iter().map(|i| i.mtu).max().unwrap_or(1500);
+    let u = &profile.udp;
+    let frames = sizes::udp_tx_frames(udp.tx_buffer, size, mtu).unwrap_or(u64::MAX);
+    if frames > data {
+        // `data` fragments of the largest multiple of 8 a frame carries, less the UDP header.
+        let room = size.saturating_sub(sizes::ETHERNET_HEADER + sizes::IPV4_HEADER);
+        let chunk = mtu.saturating_sub(sizes::IPV4_HEADER).min(room) / 8 * 8;
+        let fit = (data * chunk).saturating_sub(sizes::UDP_HEADER);
+        out.push(warn(
+            W::UdpDatagramOverPool {
+                knob: "udp.tx_buffer",
+                bytes: udp.tx_buffer,
+                buffers: frames,
+                available: data,
+                fit,
+            },
+            at(&u.tx_buffer, &u.header),
+        ));
+    }
+    // The largest datagram that arrives: one frame, or a reassembled one.
+    let one_frame = mtu.saturating_sub(sizes::IPV4_HEADER + sizes::UDP_HEADER);
+    let reassembled = plan
+        .reassembly
+        .map_or(0, |r| r.size.saturating_sub(sizes::UDP_HEADER));
+    let largest = udp.rx_buffer.min(one_frame.max(reassembled));
+    let available = data.min(sizes::UDP_RX_QUEUE);
+    let buffers = sizes::udp_rx_buffers(largest, size).unwrap_or(u64::MAX);
+    if buffers > available {
+        let fit = (size.saturating_sub(sizes::UDP_RX_HEAD) & !1)
+            + available.saturating_sub(1) * (size & !1);
+        out.push(warn(
+            W::UdpDatagramOverPool {
+                knob: "udp.rx_buffer",
+                bytes: largest,
+                buffers,
+                available,
+                fit,
+            },
+            at(&u.rx_buffer, &u.header),
+        ));
+    }
+}
+
 fn warnings(profile: &Profile, plan: &Plan) -> Vec<Warning> {
     let mut out = Vec::new();
     let t = &profile.tcp;
@@ -712,6 +760,9 @@ fn warnings(profile: &Profile, plan: &Plan) -> Vec<Warning> {
                 at(&profile.arp.entries, &profile.arp.header),
             ));
         }
+    }
+    if let Some(udp) = plan.udp {
+        udp_warnings(profile, plan, udp, &mut out);
     }
     if let Some(dns) = plan.dns
         && dns.servers == 1
