@@ -4,8 +4,8 @@
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
+use super::Stack;
 use super::ipv4::{DstKind, IpInfo, RouteError};
-use super::{NextHop, Stack};
 use crate::stats::bump;
 use crate::time::Instant;
 use crate::udp::{UdpError, UdpHandle};
@@ -308,7 +308,7 @@ impl Stack<'_> {
         now: Instant,
     ) -> bool {
         let hop = if dst.is_broadcast() {
-            NextHop::Mac(crate::wire::EthernetAddress::BROADCAST)
+            super::NextHop::Mac(crate::wire::EthernetAddress::BROADCAST)
         } else {
             match self.route(dst) {
                 Ok(hop) => hop,

@@ -99,7 +99,9 @@ pub enum WarningKind {
     },
     /// The largest UDP datagram a socket may send or receive needs more packet buffers than
     /// the stack ever gives one socket.
-    #[error("a {bytes} B UDP datagram (the largest {knob} allows) takes {buffers} packet buffers, but one socket gets at most {available}")]
+    #[error(
+        "a {bytes} B UDP datagram (the largest {knob} allows) takes {buffers} packet buffers, but one socket gets at most {available}"
+    )]
     UdpDatagramOverPool {
         /// `udp.tx_buffer` or `udp.rx_buffer`.
         knob: &'static str,
