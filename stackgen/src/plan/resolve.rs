@@ -1120,6 +1120,40 @@ sockets = 1
     }
 
     #[test]
+    fn udp_datagrams_larger_than_the_packet_buffers_allow() {
+        assert_eq!(
+            warning_codes(&plan("[protocols]\nudp = true\n")),
+            Vec::<&str>::new()
+        );
+        // 12 buffers of 1536 B, 10 beyond the frame reserve: 10 fragments of 1480 B.
+        let tx = plan("[protocols]\nudp = true\n[udp]\ntx_buffer = \"16 KiB\"\n");
+        assert_eq!(warning_codes(&tx), vec!["udp-datagram-over-pool"]);
+        let WarningKind::UdpDatagramOverPool {
+            knob,
+            buffers,
+            available,
+            fit,
+            ..
+        } = &tx.warnings[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (*knob, *buffers, *available, *fit),
+            ("udp.tx_buffer", 12, 10, 14792)
+        );
+        let at_fit = plan("[protocols]\nudp = true\n[udp]\ntx_buffer = \"14792 B\"\n");
+        assert!(at_fit.warnings.is_empty(), "{:?}", at_fit.warnings);
+        // A 16 KiB reassembled datagram takes 11 buffers; a socket queues 8 at most.
+        let rx = plan(
+            "[protocols]\nudp = true\n[udp]\nrx_buffer = \"16 KiB\"\n[reassembly]\nbuffers = 1\nsize = \"16 KiB\"\n",
+        );
+        assert_eq!(warning_codes(&rx), vec!["udp-datagram-over-pool"]);
+        let help = rx.warnings[0].kind.help();
+        assert!(help.contains("udp.rx_buffer = \"12280 B\""), "{help}");
+    }
+
+    #[test]
     fn rx_pool_starvation_and_arp_cache() {
         let plan = plan(
             "[protocols]\ntcp = true\n[workload]\nconcurrent_connections = 3\n[arp]\nentries = 2\n",
