@@ -1486,3 +1486,52 @@ fn slot_sizes_stay_small() {
     assert!(core::mem::size_of::<Stats>() <= 4 * 160);
     assert!(core::mem::size_of::<crate::TcpSlot>() <= 2048);
 }
+
+proptest::proptest! {
+    /// Any mix of datagram sizes (one buffer to several) and reads into buffers of any size:
+    /// what the socket accepted comes out in order, cut to the reader's buffer when larger,
+    /// the pool holds exactly the buffers of the datagrams waiting, and closing frees them.
+    #[test]
+    fn udp_receive_queue_matches_a_model(
+        ops in proptest::collection::vec((proptest::bool::ANY, 0usize..5000, 0usize..5000), 1..60)
+    ) {
+        setup!(stack, drv, config(), 2, 12);
+        start(&mut stack, &mut drv);
+        let h = stack.udp_bind(7).unwrap();
+        let mut model: std::collections::VecDeque<(u16, Vec<u8>)> = Default::default();
+        let mut next = 0u16;
+        let mut buf = vec![0u8; 5000];
+        let buffers_of = |len: usize| if len <= 1506 { 1 } else { 1 + (len - 1506).div_ceil(1514) };
+        for (send, len, room) in ops {
+            if send {
+                let data: Vec<u8> = (0..len).map(|b| (b as u16 ^ next) as u8).collect();
+                let before = stack.stats().udp_rx;
+                inject_udp(&mut drv, 1000 + next, 7, &data);
+                stack.poll(&mut drv, T0);
+                if stack.stats().udp_rx != before {
+                    model.push_back((1000 + next, data));
+                }
+                next += 1;
+            } else {
+                match (stack.udp_recv_from(h, &mut buf[..room]), model.pop_front()) {
+                    (Err(UdpError::WouldBlock), None) => {}
+                    (Ok((n, from)), Some((port, data))) => {
+                        proptest::prop_assert_eq!(from, SocketAddrV4::new(PEER_IP, port));
+                        proptest::prop_assert_eq!(&buf[..n], &data[..]);
+                    }
+                    (Err(UdpError::Truncated), Some((_, data))) => {
+                        proptest::prop_assert!(data.len() > room);
+                        proptest::prop_assert_eq!(&buf[..room], &data[..room]);
+                    }
+                    (got, want) => proptest::prop_assert!(false, "{got:?} vs {want:?}"),
+                }
+            }
+            let held: usize = model.iter().map(|(_, d)| buffers_of(d.len())).sum();
+            proptest::prop_assert_eq!(stack.pool.stats().in_use as usize, held);
+            proptest::prop_assert!(held <= crate::udp::RX_QUEUE);
+        }
+        stack.udp_close(h);
+        proptest::prop_assert_eq!(stack.pool.stats().in_use, 0);
+        proptest::prop_assert_eq!(stack.stats().udp_bad_checksum, 0);
+    }
+}
