@@ -592,7 +592,9 @@ impl<'a> Stack<'a> {
     /// Queue `payload` for `to`: it is built into packet buffers now (fragmented if it is
     /// larger than the MTU or a buffer allows) and sent on the next poll. `BufferFull` when
     /// the pool (beyond its frame reserve) or the transmit queue has no room for it yet;
-    /// `TooLarge` when it exceeds the socket's largest datagram or could never fit.
+    /// `TooLarge` when it exceeds the socket's largest datagram or could never fit. Its frames
+    /// are complete once queued: if the interface address changes before they leave, they
+    /// still carry the address they were sent from.
     pub fn udp_send_to(
         &mut self,
         h: UdpHandle,
