@@ -668,16 +668,7 @@ fn run(ops: Vec<Op>) {
     let mut arp = [ArpEntry::EMPTY; 4];
     let mut reassembly = [ReassemblySlot::EMPTY; 1];
     let mut reassembly_bytes = vec![0u8; 4096];
-    let (mut rx0, mut tx0, mut rx1, mut tx1) = (
-        vec![0u8; 2048],
-        vec![0u8; 2048],
-        vec![0u8; 2048],
-        vec![0u8; 2048],
-    );
-    let mut udp_slots = [
-        UdpSlot::new(&mut rx0, &mut tx0),
-        UdpSlot::new(&mut rx1, &mut tx1),
-    ];
+    let mut udp_slots = [UdpSlot::new(2048, 2048), UdpSlot::new(2048, 2048)];
     let mut sockets: Vec<TcpSlot> = (0..4).map(|_| TcpSlot::new()).collect();
     let mut listeners = [TcpListenerSlot::EMPTY; 2];
     let mut quotas = [SocketQuota::default(); 4];

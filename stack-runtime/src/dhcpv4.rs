@@ -975,8 +975,7 @@ pub(crate) mod tests {
             let mut packets = [0u8; 8 * 1514];
             let mut txq = [crate::PendingSlot::EMPTY; 8];
             let mut arp = [crate::ArpEntry::EMPTY; 4];
-            let (mut r0, mut t0) = ([0u8; 2048], [0u8; 2048]);
-            let mut udp = [crate::UdpSlot::new(&mut r0, &mut t0)];
+            let mut udp = [crate::UdpSlot::new(2048, 2048)];
             let storage = crate::StackStorage {
                 packets: &mut packets,
                 packet_size: 1514,

@@ -1580,8 +1580,7 @@ mod tests {
                 let mut arp = [ArpEntry::EMPTY; 4];
                 let mut reassembly = [ReassemblySlot::EMPTY; 1];
                 let mut reassembly_bytes = [0u8; 4096];
-                let (mut rx0, mut tx0) = ([0u8; 8192], [0u8; 8192]);
-                let mut udp = [UdpSlot::new(&mut rx0, &mut tx0)];
+                let mut udp = [UdpSlot::new(8192, 8192)];
                 let mut $name = Stack::new(
                     StackConfig {
                         ipv4: Ipv4Cidr::new($ip, 24),

@@ -7,7 +7,7 @@
 //! * [`wire`]: zero-copy views and `Repr`s of the wire formats;
 //! * [`Stack`]: one Ethernet interface with ARP, IPv4 (reassembly and fragmentation), ICMP
 //!   and UDP sockets, driven by [`Stack::poll`] over any [`embassy_net_driver::Driver`];
-//! * [`pool`], [`arp_cache`], [`ipv4_reassembly`], [`udp`], [`ring`], [`icmp`]: the fixed
+//! * [`pool`], [`arp_cache`], [`ipv4_reassembly`], [`udp`], [`icmp`]: the fixed
 //!   pools and tables the interface is built from, each usable and testable alone;
 //! * `dhcpv4` and `dns` (features `dhcpv4`, `dns`): the DHCPv4 client and the DNS resolver,
 //!   enabled at run time with `Stack::enable_dhcp` and `Stack::enable_dns`;
@@ -38,7 +38,6 @@ pub mod icmp;
 pub mod iface;
 pub mod ipv4_reassembly;
 pub mod pool;
-pub mod ring;
 pub mod seed;
 pub mod stats;
 pub mod tcp;

@@ -62,6 +62,15 @@ pub const MAX_BUFFERS: usize = 256;
 
 const WORDS: usize = MAX_BUFFERS / 32;
 
+/// Buffers of the packet pool that socket data (received or queued UDP datagrams, TCP data)
+/// never takes: they stay free for the frames the stack builds itself (ARP requests and
+/// replies, ICMP replies and errors, DHCP and DNS messages, TCP ACKs and resets), so a socket
+/// that fills the pool cannot stop the stack from resolving the addresses its own data waits
+/// for, or from answering at all. Two, because the usual worst case is one ARP request plus
+/// one reply (ARP or ICMP) built in the same poll. A pool of fewer than `2 × FRAME_RESERVE`
+/// buffers keeps half ([`PacketPool::frame_reserve`]).
+pub const FRAME_RESERVE: usize = 2;
+
 /// The usage statistics of one pool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
@@ -144,6 +153,17 @@ impl<'a> PacketPool<'a> {
     /// Number of buffers not allocated.
     pub fn available(&self) -> usize {
         self.count - self.stats.in_use as usize
+    }
+
+    /// Buffers kept for frames the stack builds: [`FRAME_RESERVE`], at most half the pool.
+    pub fn frame_reserve(&self) -> usize {
+        FRAME_RESERVE.min(self.count / 2)
+    }
+
+    /// Buffers socket data may take now: the free ones beyond the
+    /// [`frame_reserve`](Self::frame_reserve).
+    pub fn available_for_data(&self) -> usize {
+        self.available().saturating_sub(self.frame_reserve())
     }
 
     /// The pool's usage statistics.
@@ -301,6 +321,27 @@ mod tests {
         assert!(pool.buffer_mut(&a).iter().all(|&x| x == 0xaa));
         pool.free(a);
         pool.free(b);
+    }
+
+    #[test]
+    fn frame_reserve_is_kept_from_data() {
+        let mut bytes = [0u8; 5 * 8];
+        let mut pool = PacketPool::new(&mut bytes, 8);
+        assert_eq!(pool.frame_reserve(), FRAME_RESERVE);
+        assert_eq!(pool.available_for_data(), 5 - FRAME_RESERVE);
+        let a = pool.alloc().unwrap();
+        let b = pool.alloc().unwrap();
+        let c = pool.alloc().unwrap();
+        assert_eq!(pool.available_for_data(), 0);
+        assert_eq!(pool.available(), FRAME_RESERVE);
+        pool.free(a);
+        assert_eq!(pool.available_for_data(), 1);
+        pool.free(b);
+        pool.free(c);
+        // A tiny pool keeps half of itself.
+        let mut bytes = [0u8; 3 * 8];
+        let pool = PacketPool::new(&mut bytes, 8);
+        assert_eq!((pool.frame_reserve(), pool.available_for_data()), (1, 2));
     }
 
     #[test]

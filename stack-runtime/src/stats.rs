@@ -118,8 +118,12 @@ define_stats! {
         udp_bad_checksum,
         /// UDP datagram for a port with no socket.
         udp_no_socket,
-        /// UDP datagram dropped because the socket's receive buffer was full.
+        /// UDP datagram dropped because the socket's receive queue was full (its `rx_buffer`
+        /// bytes of payload or [`RX_QUEUE`](crate::udp::RX_QUEUE) packet buffers).
         udp_rx_full,
+        /// UDP datagram dropped because queuing it would have taken packet buffers the pool
+        /// keeps for frames the stack builds ([`FRAME_RESERVE`](crate::pool::FRAME_RESERVE)).
+        udp_rx_no_buffer,
         /// UDP datagram consumed by `udp_recv_from` into a buffer that was too small.
         udp_recv_truncated,
         /// Outgoing packet dropped: no free packet buffer.

@@ -1,13 +1,12 @@
 //! UDP sockets from a fixed pool of caller-owned slots.
 //!
-//! Each [`UdpSlot`] owns a receive and a transmit [`DatagramRing`] over byte slices the caller
-//! provides, so a socket holds whole datagrams with their addresses. The socket table here only
-//! knows about ports and buffers; the interface ([`crate::Stack`]) moves datagrams between the
-//! rings and the wire.
+//! A [`UdpSlot`] holds a bound port, its limits and the handles of the packet-pool buffers its
+//! received datagrams wait in. The socket table here only knows about ports and queues; the
+//! interface ([`crate::Stack`]) copies datagrams between the pool and the wire.
 
 use core::fmt;
 
-use crate::ring::DatagramRing;
+use crate::pool::{PacketBuf, PacketPool};
 
 /// The first port handed out for `bind(0)` (the IANA dynamic range).
 pub const EPHEMERAL_FIRST: u16 = 49152;
@@ -22,10 +21,13 @@ pub enum UdpError {
     NoSlot,
     /// Another socket is bound to this port.
     AddrInUse,
-    /// The transmit buffer cannot take this datagram now; poll the stack and try again.
+    /// No packet buffer or transmit-queue slot is free for this datagram now (socket data
+    /// leaves [`FRAME_RESERVE`](crate::pool::FRAME_RESERVE) buffers to the stack); poll the
+    /// stack (which sends queued frames and frees their buffers) and try again.
     BufferFull,
-    /// The datagram can never be sent: larger than the socket's transmit buffer or than an
-    /// IPv4 datagram can be.
+    /// The datagram can never be sent: larger than the socket's largest datagram
+    /// (`UdpSlot::new`'s `tx_max`), than the packet pool or the transmit queue could ever hold
+    /// as fragments, or than an IPv4 datagram can be.
     TooLarge,
     /// No route to the destination: it is off-link and there is no gateway (or it is an
     /// unusable address such as 0.0.0.0).
@@ -45,7 +47,7 @@ impl fmt::Display for UdpError {
             UdpError::WouldBlock => "no datagram available",
             UdpError::NoSlot => "no free UDP socket slot",
             UdpError::AddrInUse => "port already bound",
-            UdpError::BufferFull => "transmit buffer full",
+            UdpError::BufferFull => "no packet buffer free",
             UdpError::TooLarge => "datagram too large",
             UdpError::NoRoute => "no route to destination",
             UdpError::Unaddressed => "no IPv4 address configured",
@@ -69,41 +71,60 @@ impl UdpHandle {
     }
 }
 
-/// One UDP socket: a bound port and its receive and transmit datagram rings.
+/// Packet-pool buffers one socket may hold received data in: the length of its queue of
+/// buffer handles. A datagram takes one buffer per `packet_size` bytes (less 8 bytes of
+/// bookkeeping in the first), so this bounds both the datagrams waiting and, with
+/// `packet_size`, the largest datagram a socket can receive (8 × 1536-byte buffers: 12 KiB).
+pub const RX_QUEUE: usize = 8;
+
+/// One UDP socket: a bound port, its limits, and the received datagrams waiting in packet-pool
+/// buffers (in arrival order).
+///
+/// The socket owns no byte buffers: a received datagram is copied once, into buffers of the
+/// stack's shared packet pool, and sent datagrams are built straight into pool buffers and
+/// queued for transmission, as lwIP does with pbufs. Only the limits are per socket.
 #[derive(Debug)]
-pub struct UdpSlot<'a> {
+pub struct UdpSlot {
     pub(crate) port: u16,
     pub(crate) bound: bool,
-    pub(crate) rx: DatagramRing<'a>,
-    pub(crate) tx: DatagramRing<'a>,
-    /// Bytes of the head transmit datagram already sent as fragments (resumes after the driver
-    /// ran out of transmit buffers).
-    pub(crate) tx_sent: usize,
-    /// IPv4 identification of the head transmit datagram while it is being fragmented.
-    pub(crate) tx_ident: u16,
+    /// Buffers of the received datagrams, oldest first; `rx[..rx_bufs]` are queued, the
+    /// next ones may hold a datagram being copied in (not yet committed).
+    pub(crate) rx: [Option<PacketBuf>; RX_QUEUE],
+    pub(crate) rx_bufs: u8,
+    pub(crate) rx_datagrams: u8,
+    /// Payload bytes of the queued datagrams.
+    pub(crate) rx_bytes: u32,
+    /// Most payload bytes queued at once (`udp.rx_buffer`).
+    pub(crate) rx_limit: u32,
+    /// Largest datagram payload this socket may send (`udp.tx_buffer`).
+    pub(crate) tx_max: u32,
 }
 
-impl<'a> UdpSlot<'a> {
-    /// A socket slot that buffers received datagrams in `rx` and outgoing ones in `tx`. Each
-    /// datagram costs 12 bytes of metadata in its ring (plus the 8-byte UDP header in `tx`).
-    pub const fn new(rx: &'a mut [u8], tx: &'a mut [u8]) -> Self {
+impl UdpSlot {
+    /// A socket slot that queues at most `rx_buffer` bytes of received payload (and at most
+    /// [`RX_QUEUE`] packet buffers) and sends datagrams of at most `tx_max` payload bytes.
+    /// Limits beyond `u32::MAX` are clamped.
+    pub const fn new(rx_buffer: usize, tx_max: usize) -> Self {
+        const MAX: usize = u32::MAX as usize;
         UdpSlot {
             port: 0,
             bound: false,
-            rx: DatagramRing::new(rx),
-            tx: DatagramRing::new(tx),
-            tx_sent: 0,
-            tx_ident: 0,
+            rx: [const { None }; RX_QUEUE],
+            rx_bufs: 0,
+            rx_datagrams: 0,
+            rx_bytes: 0,
+            rx_limit: if rx_buffer > MAX { MAX } else { rx_buffer } as u32,
+            tx_max: if tx_max > MAX { MAX } else { tx_max } as u32,
         }
     }
 
-    /// A slot without buffers (it can be bound but never holds a datagram); a placeholder for
-    /// arrays built before their buffers exist.
-    pub const EMPTY: UdpSlot<'a> = UdpSlot::new(&mut [], &mut []);
+    /// A slot with zero limits (it can be bound, receives only empty datagrams and sends
+    /// only empty ones); a placeholder for arrays built before their limits are known.
+    pub const EMPTY: UdpSlot = UdpSlot::new(0, 0);
 
     /// Same as [`UdpSlot::EMPTY`].
-    pub const fn empty() -> UdpSlot<'a> {
-        UdpSlot::new(&mut [], &mut [])
+    pub const fn empty() -> UdpSlot {
+        UdpSlot::EMPTY
     }
 
     /// The bound local port, if the slot is in use.
@@ -113,34 +134,75 @@ impl<'a> UdpSlot<'a> {
 
     /// Number of received datagrams waiting.
     pub fn rx_queued(&self) -> usize {
-        self.rx.len()
+        usize::from(self.rx_datagrams)
     }
 
-    /// Number of datagrams waiting to be sent.
-    pub fn tx_queued(&self) -> usize {
-        self.tx.len()
+    /// Payload bytes of the received datagrams waiting.
+    pub fn rx_queued_bytes(&self) -> usize {
+        self.rx_bytes as usize
     }
 
-    fn reset(&mut self) {
+    /// True when a datagram of `bytes` payload in `bufs` buffers fits the socket's limits.
+    pub(crate) fn rx_room(&self, bufs: usize, bytes: usize) -> bool {
+        usize::from(self.rx_bufs) + bufs <= RX_QUEUE
+            && self.rx_bytes as usize + bytes <= self.rx_limit as usize
+    }
+
+    /// Queue the `bufs` buffers staged after the queued ones as one datagram of `bytes`.
+    pub(crate) fn commit_rx(&mut self, bufs: usize, bytes: usize) {
+        self.rx_bufs += bufs as u8;
+        self.rx_datagrams += 1;
+        self.rx_bytes += bytes as u32;
+    }
+
+    /// Free every buffer from index `from` on (queued or staged).
+    pub(crate) fn free_rx_from(&mut self, from: usize, pool: &mut PacketPool<'_>) {
+        for entry in self.rx.iter_mut().skip(from) {
+            if let Some(buf) = entry.take() {
+                pool.free(buf);
+            }
+        }
+    }
+
+    /// Remove the oldest datagram, `bufs` buffers holding `bytes` of payload.
+    pub(crate) fn pop_rx(&mut self, bufs: usize, bytes: usize, pool: &mut PacketPool<'_>) {
+        for i in 0..RX_QUEUE {
+            if i < bufs
+                && let Some(buf) = self.rx[i].take()
+            {
+                pool.free(buf);
+            }
+            self.rx[i] = self.rx.get_mut(i + bufs).and_then(Option::take);
+        }
+        self.rx_bufs = self.rx_bufs.saturating_sub(bufs as u8);
+        self.rx_datagrams = self.rx_datagrams.saturating_sub(1);
+        self.rx_bytes = self.rx_bytes.saturating_sub(bytes as u32);
+    }
+
+    /// Unbind, returning every buffer to `pool`.
+    fn reset(&mut self, pool: &mut PacketPool<'_>) {
+        self.free_rx_from(0, pool);
         self.bound = false;
         self.port = 0;
-        self.rx.clear();
-        self.tx.clear();
-        self.tx_sent = 0;
+        self.rx_bufs = 0;
+        self.rx_datagrams = 0;
+        self.rx_bytes = 0;
     }
 }
 
 /// The fixed table of UDP sockets.
 #[derive(Debug)]
 pub(crate) struct SocketTable<'a> {
-    pub(crate) slots: &'a mut [UdpSlot<'a>],
+    pub(crate) slots: &'a mut [UdpSlot],
     next_ephemeral: u16,
 }
 
 impl<'a> SocketTable<'a> {
-    pub(crate) fn new(slots: &'a mut [UdpSlot<'a>]) -> Self {
+    pub(crate) fn new(slots: &'a mut [UdpSlot]) -> Self {
         for s in slots.iter_mut() {
-            s.reset();
+            // Storage reused from an earlier stack may hold handles of that stack's pool:
+            // forget them (they are not ours to free).
+            *s = UdpSlot::new(s.rx_limit as usize, s.tx_max as usize);
         }
         SocketTable {
             slots,
@@ -170,7 +232,6 @@ impl<'a> SocketTable<'a> {
             .enumerate()
             .find(|(_, s)| !s.bound)
             .ok_or(UdpError::NoSlot)?;
-        slot.reset();
         slot.bound = true;
         slot.port = port;
         Ok(UdpHandle(i))
@@ -195,20 +256,21 @@ impl<'a> SocketTable<'a> {
         Err(UdpError::AddrInUse)
     }
 
-    pub(crate) fn get(&mut self, h: UdpHandle) -> Result<&mut UdpSlot<'a>, UdpError> {
+    pub(crate) fn get(&mut self, h: UdpHandle) -> Result<&mut UdpSlot, UdpError> {
         match self.slots.get_mut(h.0) {
             Some(s) if s.bound => Ok(s),
             _ => Err(UdpError::InvalidHandle),
         }
     }
 
-    pub(crate) fn close(&mut self, h: UdpHandle) {
+    /// Unbind `h`, returning its buffers to `pool`.
+    pub(crate) fn close(&mut self, h: UdpHandle, pool: &mut PacketPool<'_>) {
         if let Some(s) = self.slots.get_mut(h.0) {
-            s.reset();
+            s.reset(pool);
         }
     }
 
-    pub(crate) fn find_port(&mut self, port: u16) -> Option<&mut UdpSlot<'a>> {
+    pub(crate) fn find_port(&mut self, port: u16) -> Option<&mut UdpSlot> {
         self.slots.iter_mut().find(|s| s.bound && s.port == port)
     }
 }
@@ -219,8 +281,9 @@ mod tests {
 
     #[test]
     fn bind_rules() {
-        let (mut a, mut b, mut c, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64], [0u8; 64]);
-        let mut slots = [UdpSlot::new(&mut a, &mut b), UdpSlot::new(&mut c, &mut d)];
+        let mut bytes = [0u8; 4 * 64];
+        let mut pool = PacketPool::new(&mut bytes, 64);
+        let mut slots = [UdpSlot::new(64, 64), UdpSlot::new(64, 64)];
         let mut t = SocketTable::new(&mut slots);
         let h = t.bind(7).unwrap();
         assert_eq!(t.bind(7), Err(UdpError::AddrInUse));
@@ -228,7 +291,7 @@ mod tests {
         assert_eq!(t.get(e).unwrap().local_port(), Some(EPHEMERAL_FIRST));
         assert_eq!(t.bind(8), Err(UdpError::NoSlot));
         assert_eq!(t.bind(0), Err(UdpError::NoSlot));
-        t.close(h);
+        t.close(h, &mut pool);
         assert_eq!(t.get(h).err(), Some(UdpError::InvalidHandle));
         let h2 = t.bind(7).unwrap();
         assert_eq!(h2, h);
@@ -236,6 +299,6 @@ mod tests {
         assert!(t.find_port(9).is_none());
         assert_eq!(t.in_use(), 2);
         let _ = UdpSlot::empty();
-        let _unused: [UdpSlot<'static>; 2] = [UdpSlot::EMPTY; 2];
+        let _unused: [UdpSlot; 2] = [UdpSlot::EMPTY; 2];
     }
 }

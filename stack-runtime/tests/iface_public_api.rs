@@ -34,13 +34,14 @@ fn settle(a: &mut Stack<'_>, da: &mut Wire, b: &mut Stack<'_>, db: &mut Wire, no
 
 #[test]
 fn two_stacks_talk_through_the_public_api() {
-    let mut packets_a = [[0u8; 1514]; 4];
-    let mut queue_a = [PendingSlot::EMPTY; 4];
+    // UDP datagrams wait in the packet buffers: 3,000 bytes take 3 fragments (sent) or 2
+    // buffers (received), beyond the FRAME_RESERVE kept for ARP and ICMP.
+    let mut packets_a = [[0u8; 1514]; 8];
+    let mut queue_a = [PendingSlot::EMPTY; 8];
     let mut arp_a = [ArpEntry::EMPTY; 4];
     let mut reasm_a = [ReassemblySlot::EMPTY; 1];
     let mut reasm_bytes_a = [0u8; 4096];
-    let (mut rx_a, mut tx_a) = ([0u8; 4096], [0u8; 4096]);
-    let mut udp_a = [UdpSlot::new(&mut rx_a, &mut tx_a), UdpSlot::EMPTY];
+    let mut udp_a = [UdpSlot::new(4096, 4096), UdpSlot::EMPTY];
     let mut a = Stack::new(
         StackConfig {
             ipv4: Ipv4Cidr::new(IP_A, 24),
@@ -59,13 +60,14 @@ fn two_stacks_talk_through_the_public_api() {
         MAC_A,
     );
 
-    let mut packets_b = [[0u8; 1514]; 4];
-    let mut queue_b = [PendingSlot::EMPTY; 4];
+    // UDP datagrams wait in the packet buffers: 3,000 bytes take 3 fragments (sent) or 2
+    // buffers (received), beyond the FRAME_RESERVE kept for ARP and ICMP.
+    let mut packets_b = [[0u8; 1514]; 8];
+    let mut queue_b = [PendingSlot::EMPTY; 8];
     let mut arp_b = [ArpEntry::EMPTY; 4];
     let mut reasm_b = [ReassemblySlot::EMPTY; 1];
     let mut reasm_bytes_b = [0u8; 4096];
-    let (mut rx_b, mut tx_b) = ([0u8; 4096], [0u8; 4096]);
-    let mut udp_b = [UdpSlot::new(&mut rx_b, &mut tx_b)];
+    let mut udp_b = [UdpSlot::new(4096, 4096)];
     let mut b = Stack::new(
         StackConfig {
             ipv4: Ipv4Cidr::new(IP_B, 24),

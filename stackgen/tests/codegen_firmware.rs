@@ -454,7 +454,6 @@ fn a_protocol_turned_off_leaves_no_code_in_the_firmware() {
     // UDP API.
     let udp_words = [
         "udp_input",
-        "transmit_udp",
         "udp_enqueue",
         "SocketTable",
         "udp_send_to",

@@ -178,8 +178,6 @@ fn print(name: &str, m: &Measurement) {
 const FIXTURE_BYTE_POOLS: &[(&str, u64, RamSection)] = &[
     ("PACKET_BYTES", (4 + 8) * 1536 + 1, RamSection::Bss),
     ("REASSEMBLY_BYTES", 2048 + 1, RamSection::Bss),
-    ("UDP_RX", 2 * 1024 + 1, RamSection::Bss),
-    ("UDP_TX", 2 * 1024 + 1, RamSection::Bss),
     ("ISN_SEED", 16 + 1, RamSection::Data),
 ];
 
@@ -302,11 +300,11 @@ fn pools_must_match_exactly_one_static() {
         ),
         "{err}"
     );
-    // `UDP_RX` and `UDP_TX` are distinct statics; a name that is a suffix of both paths
-    // (`UDP_RX` vs `measure_fixture::UDP_RX`) only matches whole segments.
+    // `PACKET_BYTES` and `REASSEMBLY_BYTES` are distinct statics; a name that is a suffix of
+    // both paths (`BYTES` of `measure_fixture::PACKET_BYTES`) only matches whole segments.
     let partial = [PoolSymbol {
-        id: "rx".into(),
-        static_name: "RX".into(),
+        id: "bytes".into(),
+        static_name: "BYTES".into(),
     }];
     let err = measure::measure(elf, &MeasureOptions::new(&partial)).unwrap_err();
     assert!(

@@ -123,7 +123,8 @@ const REASSEMBLY_SLOTS: usize = 2;
 const REASSEMBLY_SLOT_SIZE: usize = 9 * 1024;
 /// UDP sockets.
 const UDP_SOCKETS: usize = 4;
-/// Receive and transmit buffer of each UDP socket.
+/// Most bytes of received payload each UDP socket keeps queued, and its largest datagram
+/// (datagrams wait in the packet buffers: an 8,000-byte echo takes 6 of them each way).
 const UDP_BUFFER: usize = 16 * 1024;
 
 /// The UDP echo port (RFC 862).
@@ -365,13 +366,8 @@ fn serve<B: Board>(args: &Args, mut board: B, stop: &AtomicBool) -> Result<(), S
     let mut arp = [ArpEntry::EMPTY; ARP_ENTRIES];
     let mut reassembly = [ReassemblySlot::EMPTY; REASSEMBLY_SLOTS];
     let mut reassembly_bytes = [0u8; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE];
-    let mut udp_rx = [[0u8; UDP_BUFFER]; UDP_SOCKETS];
-    let mut udp_tx = [[0u8; UDP_BUFFER]; UDP_SOCKETS];
-    let mut buffers = udp_rx.iter_mut().zip(udp_tx.iter_mut());
-    let mut udp: [UdpSlot<'_>; UDP_SOCKETS] = std::array::from_fn(|_| {
-        let (rx, tx) = buffers.next().expect("one buffer pair per socket");
-        UdpSlot::new(rx, tx)
-    });
+    let mut udp: [UdpSlot; UDP_SOCKETS] =
+        std::array::from_fn(|_| UdpSlot::new(UDP_BUFFER, UDP_BUFFER));
     let mut tcp_memory = tcp_services::TcpMemory::new();
     let storage = StackStorage {
         packets: &mut packets,

@@ -58,7 +58,8 @@ use stack_runtime::{
 /// Packet buffers (also the transmit queue length) and their size.
 const PACKETS: usize = 16;
 const PACKET_SIZE: usize = 1536;
-/// UDP sockets (the DHCP client and the resolver need none) and their buffers.
+/// UDP sockets (the DHCP client and the resolver need none) and their limits (received bytes
+/// queued, largest datagram sent; the datagrams wait in the packet buffers).
 const UDP_SOCKETS: usize = 2;
 const UDP_BUFFER: usize = 2048;
 /// TCP sockets, and the packet buffers their data may hold (64 full-size segments, about
@@ -141,14 +142,8 @@ fn run(args: &Args) -> Result<(), String> {
     let mut arp = [ArpEntry::EMPTY; 8];
     let mut reassembly = [ReassemblySlot::EMPTY; 1];
     let mut reassembly_bytes = vec![0u8; 4096];
-    let mut udp_buffers = vec![0u8; UDP_SOCKETS * 2 * UDP_BUFFER];
-    let mut chunks = udp_buffers.chunks_mut(UDP_BUFFER);
-    let mut udp: Vec<UdpSlot<'_>> = (0..UDP_SOCKETS)
-        .map(|_| {
-            let rx = chunks.next().expect("buffer");
-            let tx = chunks.next().expect("buffer");
-            UdpSlot::new(rx, tx)
-        })
+    let mut udp: Vec<UdpSlot> = (0..UDP_SOCKETS)
+        .map(|_| UdpSlot::new(UDP_BUFFER, UDP_BUFFER))
         .collect();
     let mut tcp_sockets: Vec<TcpSlot> = (0..TCP_SOCKETS).map(|_| TcpSlot::new()).collect();
     let mut listeners = [TcpListenerSlot::EMPTY; 1];

@@ -59,7 +59,8 @@ const REASSEMBLY_SLOT_SIZE: usize = 4096;
 const RX_BURST: usize = 1;
 /// UDP sockets (the echo server).
 const UDP_SOCKETS: usize = 1;
-/// Receive and transmit buffer of each UDP socket.
+/// Most bytes of received payload the UDP socket keeps queued, and its largest datagram (the
+/// datagrams wait in the packet buffers).
 const UDP_BUFFER: usize = 4096;
 /// TCP connection slots: the echo connection and one more (a closing one, a new one).
 const TCP_SOCKETS: usize = 2;
@@ -83,11 +84,7 @@ static REASSEMBLY: ConstStaticCell<[ReassemblySlot; REASSEMBLY_SLOTS]> =
     ConstStaticCell::new([ReassemblySlot::EMPTY; REASSEMBLY_SLOTS]);
 static REASSEMBLY_BYTES: ConstStaticCell<[u8; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]> =
     ConstStaticCell::new([0; REASSEMBLY_SLOTS * REASSEMBLY_SLOT_SIZE]);
-static UDP_RX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP_TX: ConstStaticCell<[[u8; UDP_BUFFER]; UDP_SOCKETS]> =
-    ConstStaticCell::new([[0; UDP_BUFFER]; UDP_SOCKETS]);
-static UDP: StaticCell<[UdpSlot<'static>; UDP_SOCKETS]> = StaticCell::new();
+static UDP: StaticCell<[UdpSlot; UDP_SOCKETS]> = StaticCell::new();
 static TCP_SLOTS: ConstStaticCell<[TcpSlot; TCP_SOCKETS]> =
     ConstStaticCell::new([TcpSlot::EMPTY; TCP_SOCKETS]);
 static TCP_LISTENER_SLOTS: ConstStaticCell<[TcpListenerSlot; TCP_LISTENERS]> =
@@ -105,11 +102,7 @@ static EXECUTOR: StaticCell<Executor> = StaticCell::new();
 
 /// The stack's storage, taken from the statics above (once: a second call panics).
 fn storage() -> StackStorage<'static> {
-    let mut buffers = UDP_RX.take().iter_mut().zip(UDP_TX.take().iter_mut());
-    let udp = UDP.init(core::array::from_fn(|_| match buffers.next() {
-        Some((rx, tx)) => UdpSlot::new(rx, tx),
-        None => UdpSlot::EMPTY,
-    }));
+    let udp = UDP.init([const { UdpSlot::new(UDP_BUFFER, UDP_BUFFER) }; UDP_SOCKETS]);
     StackStorage {
         packets: PACKET_BYTES.take(),
         packet_size: PACKET_SIZE,

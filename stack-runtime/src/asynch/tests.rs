@@ -39,11 +39,7 @@ fn leak<T>(v: Vec<T>) -> &'static mut [T] {
 /// A stack at `ip` with 2 UDP sockets, 4 TCP sockets and 2 listeners, on leaked memory.
 fn stack(ip: Ipv4Addr) -> (Stack<'static>, Box<Drv>) {
     let mac = EthernetAddress([0x02, 0, 0, 0, 0, ip.octets()[3]]);
-    let udp = leak(
-        (0..2)
-            .map(|_| UdpSlot::new(leak(vec![0u8; 4096]), leak(vec![0u8; 4096])))
-            .collect(),
-    );
+    let udp = leak((0..2).map(|_| UdpSlot::new(4096, 4096)).collect());
     let storage = StackStorage {
         packets: leak(vec![0u8; 56 * 1514]),
         packet_size: 1514,
@@ -227,6 +223,63 @@ fn async_udp_round_trip() {
     let replies = drive(&a, &mut da, &mut b, &mut db, app, server, 2_000);
     for (i, r) in replies.iter().enumerate() {
         assert_eq!(r, &[3, 2, 1, i as u8]);
+    }
+}
+
+/// A sender faster than the wire: each 3,000-byte datagram takes 3 of the 8 packet buffers,
+/// so `send_to` finds none free (`BufferFull`) and must be woken when sent frames free theirs.
+#[test]
+fn async_udp_send_waits_for_packet_buffers() {
+    let (sa, mut da) = stack(A_IP);
+    let (mut b, mut db) = stack(B_IP);
+    let a = AsyncStack::new(sa, wakers());
+    let sink = b.udp_bind(9).unwrap();
+    // The receiver may queue every datagram a poll brings (its packet buffers still bound it).
+    b.sockets.slots[sink.index()].rx_limit = 64 * 1024;
+    let received = core::cell::RefCell::new(Vec::new());
+    let server = |b: &mut Stack<'static>| {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, _)) = b.udp_recv_from(sink, &mut buf) {
+            received.borrow_mut().push(buf[..n].to_vec());
+        }
+    };
+    let app = async {
+        let mut socket = super::UdpSocket::bind(&a, 0).unwrap();
+        for i in 0..12u8 {
+            let mut data = pattern(3000);
+            data[0] = i;
+            socket
+                .send_to(&data, SocketAddrV4::new(B_IP, 9))
+                .await
+                .unwrap();
+        }
+        socket
+    };
+    let socket = drive(&a, &mut da, &mut b, &mut db, app, server, 2_000);
+    for round in 0..100 {
+        let t = Instant::ZERO + Duration::from_millis(3_000 + round);
+        a.poll(&mut *da, t);
+        da.forward_to(&mut db);
+        b.poll(&mut *db, t);
+        server(&mut b);
+    }
+    drop(socket);
+    let received = received.borrow();
+    let mut drops = Vec::new();
+    b.stats().for_each_drop(|name, n| {
+        if n > 0 {
+            drops.push((name, n));
+        }
+    });
+    a.inner().stack.stats().for_each_drop(|name, n| {
+        if n > 0 {
+            drops.push((name, n));
+        }
+    });
+    assert_eq!(received.len(), 12, "{drops:?}");
+    for (i, d) in received.iter().enumerate() {
+        assert_eq!((d.len(), d[0]), (3000, i as u8));
+        assert_eq!(&d[1..], &pattern(3000)[1..]);
     }
 }
 

@@ -8,18 +8,23 @@ use core::task::Poll;
 use super::{AsyncStack, Dir, Error, Inner, v4};
 use crate::{Stack, UdpError, UdpHandle};
 
-/// Readiness of side `dir` of UDP slot `i`: the bound port and the datagrams queued on that
-/// side, packed in a word.
+/// Readiness of side `dir` of UDP slot `i`, packed in a word: the bound port and, for
+/// receive, the datagrams queued on the socket; for send, the packet buffers and transmit-queue
+/// slots free (a send refused with `BufferFull` can go once a queued frame was sent and its
+/// buffer freed, which changes them).
 pub(super) fn readiness_of_slot(stack: &Stack<'_>, i: usize, dir: Dir) -> u64 {
     let Some(s) = stack.sockets.slots.get(i) else {
         return 0;
     };
     let port = s.local_port().map_or(0, |p| u64::from(p) + 1);
-    let queued = match dir {
+    let ready = match dir {
         Dir::Rx => s.rx_queued(),
-        Dir::Tx => s.tx_queued(),
+        Dir::Tx => {
+            let queue_free = stack.queue.capacity() - stack.queue.in_use();
+            stack.pool.available() << 16 | (queue_free & 0xffff)
+        }
     };
-    port << 32 | (queued as u64 & 0xffff_ffff)
+    port << 32 | (ready as u64 & 0xffff_ffff)
 }
 
 /// A UDP socket used from async code. Dropping it closes the socket.
@@ -58,8 +63,8 @@ impl<'s, 'a> UdpSocket<'s, 'a> {
         SocketAddrV4::new(ip, port)
     }
 
-    /// Queue `payload` for `to`, waiting while the transmit buffer is full. The runner sends
-    /// it.
+    /// Queue `payload` for `to` (built into packet buffers), waiting while no buffer or
+    /// transmit-queue slot is free for it. The runner sends it.
     pub async fn send_to(&mut self, payload: &[u8], to: SocketAddrV4) -> Result<(), Error> {
         let handle = self.handle;
         poll_fn(|cx| {

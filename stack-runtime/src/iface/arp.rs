@@ -129,8 +129,6 @@ impl Stack<'_> {
     pub(crate) fn arp_failed(&mut self, ip: Ipv4Addr) {
         let n = self.queue.drop_for(ip, &mut self.pool);
         self.stats.arp_timeout = self.stats.arp_timeout.wrapping_add(n);
-        #[cfg(feature = "udp")]
-        self.drop_udp_waiting_for(ip);
         self.drop_held_waiting_for(ip);
     }
 }

@@ -17,10 +17,10 @@
 //! validation and reassembly), a `transmit_*` phase in [`Stack::poll`] (output, using
 //! `emit_ip` to send straight from its own buffers, fragmenting if needed), and its counters
 //! in [`Stats`]. Those three points are also where a protocol turned off by the profile is
-//! compiled out. Packets the stack builds itself come from the shared [`PacketPool`] and wait
-//! in the transmit queue; TCP keeps its data in the same pool (never its last
-//! [`crate::tcp::segment_pool::FRAME_RESERVE`] buffers) and sends it straight from there;
-//! protocols with their own buffers (UDP today) never copy into the pool.
+//! compiled out. Packets the stack builds itself, UDP datagrams both ways and TCP data live
+//! in the shared [`PacketPool`]; outgoing frames wait in the transmit queue, TCP sends its
+//! data straight from the pool. Socket data never takes the pool's last
+//! [`FRAME_RESERVE`](crate::pool::FRAME_RESERVE) buffers.
 
 mod arp;
 mod ethernet;
@@ -164,9 +164,12 @@ impl Default for StackConfig {
 /// * `arp`: the ARP cache entries.
 /// * `reassembly` and `reassembly_bytes`: reassembly slots; the bytes are split evenly between
 ///   them, which bounds the largest datagram reassembled. Zero slots turn reassembly off.
-/// * `udp`: the UDP sockets, each with its own receive and transmit buffer. A buffer holds
-///   whole datagrams, each with 12 bytes of metadata (transmit: plus the 8-byte UDP header),
-///   so a socket that echoes 8,000-byte datagrams needs at least 8,020 bytes each way.
+/// * `udp`: the UDP sockets. Their datagrams live in the packet buffers (received ones queued
+///   on the socket, sent ones in the transmit queue); a slot only holds its limits: most
+///   bytes of received payload queued and the largest datagram it sends
+///   ([`UdpSlot::new`]). A datagram larger than one buffer takes several (an 8,000-byte echo
+///   needs 6 buffers of 1,536 bytes each way, plus the pool's
+///   [`FRAME_RESERVE`](crate::pool::FRAME_RESERVE)).
 ///
 /// Every slot type has a `const EMPTY`, so the arrays can also be `static`s.
 ///
@@ -189,8 +192,7 @@ impl Default for StackConfig {
 /// let mut arp = [ArpEntry::EMPTY; 8];
 /// let mut reassembly = [ReassemblySlot::EMPTY; 1];
 /// let mut reassembly_bytes = [0u8; 9000];
-/// let (mut rx0, mut tx0) = ([0u8; 2048], [0u8; 2048]);
-/// let mut udp = [UdpSlot::new(&mut rx0, &mut tx0)];
+/// let mut udp = [UdpSlot::new(2048, 2048)];
 ///
 /// let storage = StackStorage {
 ///     packets: packets.as_flattened_mut(),
@@ -248,7 +250,7 @@ pub struct StackStorage<'a> {
     /// Reassembly buffer bytes, split evenly between the slots.
     pub reassembly_bytes: &'a mut [u8],
     /// UDP socket slots.
-    pub udp: &'a mut [UdpSlot<'a>],
+    pub udp: &'a mut [UdpSlot],
     /// TCP sockets, listeners and quotas ([`TcpStorage::none`]: TCP off); TCP data lives in
     /// `packets`.
     pub tcp: TcpStorage<'a>,
@@ -265,6 +267,9 @@ pub struct Stack<'a> {
     pub(crate) frag: Reassembler<'a>,
     #[cfg(feature = "udp")]
     pub(crate) sockets: SocketTable<'a>,
+    /// The time of the latest `poll`: what `udp_send_to` (which takes no time) hands to ARP.
+    #[cfg(feature = "udp")]
+    pub(crate) last_poll: Instant,
     pub(crate) groups: [Option<Ipv4Addr>; MAX_MULTICAST_GROUPS],
     #[cfg(feature = "icmp")]
     pub(crate) icmp_limiter: TokenBucket,
@@ -323,6 +328,8 @@ impl<'a> Stack<'a> {
             frag: Reassembler::new(storage.reassembly, storage.reassembly_bytes),
             #[cfg(feature = "udp")]
             sockets: SocketTable::new(storage.udp),
+            #[cfg(feature = "udp")]
+            last_poll: Instant::from_micros(0),
             groups: [None; MAX_MULTICAST_GROUPS],
             #[cfg(feature = "icmp")]
             icmp_limiter: TokenBucket::new(config.icmp_errors_per_second, config.icmp_error_burst),
@@ -425,6 +432,10 @@ impl<'a> Stack<'a> {
         let mut cx = Context::from_waker(waker);
         let caps_mtu = driver.capabilities().max_transmission_unit;
         self.mtu = self.effective_mtu(caps_mtu);
+        #[cfg(feature = "udp")]
+        {
+            self.last_poll = now;
+        }
         if !self.started {
             self.started = true;
             if self.config.ipv4.is_some() {
@@ -457,10 +468,6 @@ impl<'a> Stack<'a> {
             self.flush_queue(driver, &mut cx, now);
         }
         let mut busy = !self.flush_queue(driver, &mut cx, now);
-        #[cfg(feature = "udp")]
-        if !busy {
-            busy = !self.transmit_udp(driver, &mut cx, now);
-        }
         #[cfg(feature = "tcp")]
         if !busy {
             busy = !self.transmit_tcp(driver, &mut cx, now);
@@ -596,8 +603,12 @@ impl<'a> Stack<'a> {
         self.sockets.slots.get(h.0).and_then(|s| s.local_port())
     }
 
-    /// Queue `payload` for `to`. It is sent on the next poll, fragmented if it is larger than
-    /// the MTU allows; it must fit the socket's transmit buffer whole.
+    /// Queue `payload` for `to`: it is built into packet buffers now (fragmented if it is
+    /// larger than the MTU or a buffer allows) and sent on the next poll. `BufferFull` when
+    /// the pool (beyond its frame reserve) or the transmit queue has no room for it yet;
+    /// `TooLarge` when it exceeds the socket's largest datagram or could never fit. Its frames
+    /// are complete once queued: if the interface address changes before they leave, they
+    /// still carry the address they were sent from.
     pub fn udp_send_to(
         &mut self,
         h: UdpHandle,
@@ -615,13 +626,7 @@ impl<'a> Stack<'a> {
         h: UdpHandle,
         buf: &mut [u8],
     ) -> Result<(usize, SocketAddrV4), UdpError> {
-        let slot = self.sockets.get(h)?;
-        let (meta, data) = slot.rx.peek().ok_or(UdpError::WouldBlock)?;
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        let truncated = n < data.len();
-        let from = SocketAddrV4::new(meta.addr, meta.port);
-        slot.rx.pop();
+        let (n, from, truncated) = self.udp_dequeue(h, buf)?;
         if truncated {
             crate::stats::bump(&mut self.stats.udp_recv_truncated);
             return Err(UdpError::Truncated);
@@ -629,9 +634,10 @@ impl<'a> Stack<'a> {
         Ok((n, from))
     }
 
-    /// Close a socket, discarding anything still buffered. Stale handles are ignored.
+    /// Close a socket, returning the buffers of the datagrams it had not read to the pool
+    /// (datagrams it sent stay queued and go out). Stale handles are ignored.
     pub fn udp_close(&mut self, h: UdpHandle) {
-        self.sockets.close(h);
+        self.sockets.close(h, &mut self.pool);
         self.sync_stats();
     }
 }

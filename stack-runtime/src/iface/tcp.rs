@@ -101,7 +101,7 @@ mod enabled {
     use crate::stats::{bump, gauge};
     use crate::tcp::FourTuple;
     use crate::tcp::isn::IsnGenerator;
-    use crate::tcp::segment_pool::{FRAME_RESERVE, SegmentPool, Segments};
+    use crate::tcp::segment_pool::{SegmentPool, Segments};
     use crate::tcp::siphash::siphash24;
     use crate::tcp::socket::{ChallengeLimiter, Ctx, InputAction, TcpConfig, TcpError, TcpState};
     use crate::tcp::syn_cookie::SynCookies;
@@ -237,9 +237,9 @@ mod enabled {
             }
             let sockets = &mut storage.sockets[..n];
             // The cap never reaches into the frame reserve: what the pool can ever give.
-            let cap =
-                usize::from(config.segments).min(packets.capacity().saturating_sub(FRAME_RESERVE));
-            let pool = SegmentPool::new(storage.quotas, payload_size, cap, FRAME_RESERVE);
+            let reserve = packets.frame_reserve();
+            let cap = usize::from(config.segments).min(packets.capacity() - reserve);
+            let pool = SegmentPool::new(storage.quotas, payload_size, cap, reserve);
             let mut cookie_key = [0u8; 16];
             cookie_key[..8].copy_from_slice(&siphash24(&seed, b"syn-cookie-key-0").to_le_bytes());
             cookie_key[8..].copy_from_slice(&siphash24(&seed, b"syn-cookie-key-1").to_le_bytes());

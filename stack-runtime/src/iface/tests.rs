@@ -44,12 +44,8 @@ macro_rules! setup {
         let mut arp = [ArpEntry::EMPTY; 4];
         let mut reasm = [ReassemblySlot::EMPTY; $reasm];
         let mut reasm_bytes = [0u8; $reasm * 9000];
-        let (mut r0, mut t0) = ([0u8; 12000], [0u8; 12000]);
-        let (mut r1, mut t1) = ([0u8; 256], [0u8; 256]);
-        let mut udp = [
-            UdpSlot::new(&mut r0, &mut t0),
-            UdpSlot::new(&mut r1, &mut t1),
-        ];
+
+        let mut udp = [UdpSlot::new(12000, 12000), UdpSlot::new(256, 256)];
         let storage = StackStorage {
             packets: &mut packets,
             packet_size: 1514,
@@ -791,7 +787,7 @@ fn udp_input_drops() {
     let mut len_long = udp_datagram(PEER_IP, OUR_IP, 1, 7, b"abc");
     len_long[5] = 40;
     assert_drop(&mut stack, &mut drv, &ip.frame(&len_long), "udp_malformed");
-    // The 256-byte socket holds two 100-byte datagrams (plus 12 bytes of metadata each).
+    // The 256-byte socket holds two 100-byte datagrams (200 bytes of payload), not three.
     let d = [0x5a; 100];
     for _ in 0..2 {
         drv.inject(&udp_frame(1, 8, &d));
@@ -806,6 +802,94 @@ fn udp_input_drops() {
     assert!(sent_all(&mut drv).is_empty());
 }
 
+/// Inject `data` from `sport` to `dport`, as fragments of 1480 bytes when it needs them.
+fn inject_udp(drv: &mut Drv, sport: u16, dport: u16, data: &[u8]) {
+    let datagram = udp_datagram(PEER_IP, OUR_IP, sport, dport, data);
+    for f in fragments(&Ip::new(PEER_IP, OUR_IP, 17), &datagram, 1480) {
+        assert!(drv.inject(&f));
+    }
+}
+
+#[test]
+fn udp_datagrams_wait_in_pool_buffers_in_order() {
+    setup!(stack, drv, config(), 2, 16);
+    start(&mut stack, &mut drv);
+    let h = stack.udp_bind(7).unwrap();
+    // One buffer, two (3,000 bytes), one, three (4,000 bytes): seven; then two more (2,000
+    // bytes) would pass RX_QUEUE (8).
+    let sizes = [5usize, 3000, 0, 4000, 2000];
+    let data = |i: usize| -> Vec<u8> { (0..sizes[i]).map(|b| (b * 7 + i) as u8).collect() };
+    for (i, _) in sizes.iter().enumerate() {
+        inject_udp(&mut drv, 1000 + i as u16, 7, &data(i));
+    }
+    stack.poll(&mut drv, T0);
+    assert_eq!(stack.stats().udp_rx, 4);
+    // The fifth would make nine buffers on the socket: refused by its queue, counted.
+    assert_eq!(stack.stats().udp_rx_full, 1);
+    assert_eq!(stack.pool.stats().in_use, 7);
+    let mut buf = vec![0u8; 5000];
+    for i in 0..4 {
+        let (n, from) = stack.udp_recv_from(h, &mut buf).unwrap();
+        assert_eq!(from, SocketAddrV4::new(PEER_IP, 1000 + i as u16));
+        assert_eq!(&buf[..n], &data(i)[..], "datagram {i}");
+    }
+    assert_eq!(stack.udp_recv_from(h, &mut buf), Err(UdpError::WouldBlock));
+    assert_eq!(stack.pool.stats().in_use, 0);
+    // A datagram larger than the caller's buffer: its head is copied, the rest dropped and
+    // counted, every buffer freed, and the next datagram is whole.
+    inject_udp(&mut drv, 2000, 7, &data(3));
+    inject_udp(&mut drv, 2001, 7, &data(0));
+    stack.poll(&mut drv, T0);
+    let mut small = [0u8; 100];
+    assert_eq!(stack.udp_recv_from(h, &mut small), Err(UdpError::Truncated));
+    assert_eq!(&small[..], &data(3)[..100]);
+    assert_eq!(stack.stats().udp_recv_truncated, 1);
+    assert_eq!(stack.pool.stats().in_use, 1);
+    let (n, from) = stack.udp_recv_from(h, &mut small).unwrap();
+    assert_eq!((&small[..n], from.port()), (&data(0)[..], 2001));
+    assert_eq!(stack.pool.stats().in_use, 0);
+}
+
+#[test]
+fn udp_receive_keeps_the_frame_reserve_and_close_frees_everything() {
+    setup!(stack, drv);
+    start(&mut stack, &mut drv);
+    let h = stack.udp_bind(7).unwrap();
+    // 8 buffers, FRAME_RESERVE of them kept: 6 datagrams are queued, 2 refused and counted.
+    for k in 0..8u8 {
+        drv.inject(&udp_frame(3000 + u16::from(k), 7, &[k; 10]));
+    }
+    stack.poll(&mut drv, T0);
+    assert_eq!(stack.stats().udp_rx, 6);
+    assert_eq!(stack.stats().udp_rx_no_buffer, 2);
+    assert_eq!(stack.stats().pool_packets_in_use, 6);
+    assert_eq!(crate::pool::FRAME_RESERVE, 2);
+    // The reserve still answers a ping while the socket holds the rest.
+    let echo = icmp_echo(8, 9, 1, b"still here");
+    drv.inject(&Ip::new(PEER_IP, OUR_IP, 1).frame(&echo));
+    stack.poll(&mut drv, T0);
+    let out = sent_all(&mut drv);
+    assert_eq!(out.len(), 1);
+    assert_eq!(&out[0][34..], &icmp_echo(0, 9, 1, b"still here")[..]);
+    // Sending needs buffers beyond the reserve too.
+    let to = SocketAddrV4::new(PEER_IP, 9);
+    assert_eq!(stack.udp_send_to(h, b"x", to), Err(UdpError::BufferFull));
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        stack.udp_recv_from(h, &mut buf),
+        Ok((10, SocketAddrV4::new(PEER_IP, 3000)))
+    );
+    stack.udp_send_to(h, b"x", to).unwrap();
+    // Closing with datagrams queued returns every buffer; the queued send still goes out.
+    stack.udp_close(h);
+    assert_eq!(stack.pool.stats().in_use, 1);
+    stack.poll(&mut drv, T0);
+    assert_eq!(sent_all(&mut drv).len(), 1);
+    assert_eq!(stack.stats().pool_packets_in_use, 0);
+    let h = stack.udp_bind(7).unwrap();
+    assert_eq!(stack.udp_recv_from(h, &mut buf), Err(UdpError::WouldBlock));
+}
+
 #[test]
 fn udp_send_errors() {
     setup!(stack, _drv, StackConfig::default());
@@ -817,15 +901,30 @@ fn udp_send_errors() {
         stack.udp_send_to(h, b"x", SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 9)),
         Err(UdpError::NoRoute)
     );
+    // 12,000 bytes are within the socket's limit but need 9 fragments: more than the 8-buffer
+    // pool (and 8-slot queue) can ever give socket data (8 - FRAME_RESERVE).
     let big = vec![0u8; 12000];
     assert_eq!(stack.udp_send_to(h, &big, to), Err(UdpError::TooLarge));
     let huge = vec![0u8; 70000];
     assert_eq!(stack.udp_send_to(h, &huge, to), Err(UdpError::TooLarge));
-    let chunk = vec![0u8; 5000];
-    stack.udp_send_to(h, &chunk, to).unwrap();
-    stack.udp_send_to(h, &chunk, to).unwrap();
-    assert_eq!(stack.udp_send_to(h, &chunk, to), Err(UdpError::BufferFull));
+    // 4 fragments (and the ARP request for the peer); then 3 do not fit the one buffer left
+    // beyond the reserve (BufferFull, nothing taken), one does.
+    stack.udp_send_to(h, &[0u8; 5000], to).unwrap();
+    assert_eq!(stack.pool.stats().in_use, 5);
+    assert_eq!(
+        stack.udp_send_to(h, &[0u8; 3000], to),
+        Err(UdpError::BufferFull)
+    );
+    assert_eq!(stack.pool.stats().in_use, 5);
+    stack.udp_send_to(h, &[0u8; 1000], to).unwrap();
+    assert_eq!(stack.udp_send_to(h, b"x", to), Err(UdpError::BufferFull));
+    assert_eq!(stack.pool.stats().in_use, 6);
     let e = stack.udp_bind(0).unwrap();
+    // The second socket sends at most 256 bytes.
+    assert_eq!(
+        stack.udp_send_to(e, &[0u8; 257], to),
+        Err(UdpError::TooLarge)
+    );
     assert_eq!(stack.udp_bind(0), Err(UdpError::NoSlot));
     assert_ne!(stack.udp_local_port(h), stack.udp_local_port(e));
     assert_eq!(stack.stats().udp_sockets_in_use, 2);
@@ -991,16 +1090,16 @@ fn zero_reassembly_slots_drop_fragments() {
 
 #[test]
 fn two_stacks_exchange_fragmented_datagram() {
-    setup!(a, da);
+    // 8,000 bytes take 6 fragments (sender) and 6 buffers (receiver), beyond the frame reserve.
+    setup!(a, da, config(), 2, 12);
     let b_mac = EthernetAddress([0x02, 0, 0, 0, 0, 0x03]);
     let b_ip = Ipv4Addr::new(192, 0, 2, 3);
-    let mut packets = [0u8; 4 * 1514];
+    let mut packets = [0u8; 12 * 1514];
     let mut txq = [PendingSlot::EMPTY; 4];
     let mut arp = [ArpEntry::EMPTY; 4];
     let mut reasm = [ReassemblySlot::EMPTY; 1];
     let mut reasm_bytes = [0u8; 16000];
-    let (mut r0, mut t0) = ([0u8; 16000], [0u8; 2048]);
-    let mut udp = [UdpSlot::new(&mut r0, &mut t0)];
+    let mut udp = [UdpSlot::new(16000, 2048)];
     let mut b = Stack::new(
         StackConfig {
             ipv4: Ipv4Cidr::new(b_ip, 24),
@@ -1022,7 +1121,12 @@ fn two_stacks_exchange_fragmented_datagram() {
     let mut db: Drv = FrameQueueDriver::new(b_mac.0);
     let hb = b.udp_bind(9).unwrap();
     let ha = a.udp_bind(0).unwrap();
-    let data: Vec<u8> = (0..11000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let data: Vec<u8> = (0..8000u32).map(|i| (i * 13 % 256) as u8).collect();
+    // Both announce their addresses first (the gratuitous ARPs take no queue slot later).
+    a.poll(&mut da, T0);
+    b.poll(&mut db, T0);
+    da.forward_to(&mut db);
+    db.forward_to(&mut da);
     a.udp_send_to(ha, &data, SocketAddrV4::new(b_ip, 9))
         .unwrap();
     for round in 0..6 {
@@ -1033,12 +1137,15 @@ fn two_stacks_exchange_fragmented_datagram() {
         db.forward_to(&mut da);
     }
     let mut buf = vec![0u8; 12000];
-    let (n, from) = b.udp_recv_from(hb, &mut buf).unwrap();
-    assert_eq!(n, 11000);
+    let (n, from) = b
+        .udp_recv_from(hb, &mut buf)
+        .unwrap_or_else(|e| panic!("{e:?} {:?}", drop_counters(b.stats())));
+    assert_eq!(n, 8000);
     assert_eq!(from.ip(), &OUR_IP);
     assert_eq!(&buf[..n], &data[..]);
-    assert_eq!(a.stats().frag_tx, 8);
-    assert_eq!(a.stats().drops_total(), 0);
+    assert_eq!(a.stats().frag_tx, 6);
+    assert_eq!(a.stats().drops_total(), 0, "{:?}", drop_counters(a.stats()));
+    assert_eq!((a.pool.stats().in_use, b.pool.stats().in_use), (0, 0));
     // b's 576-byte MTU: its answer to a 1000-byte ping is fragmented.
     let hb_a = a.udp_local_port(ha).unwrap();
     b.udp_send_to(hb, &data[..1000], SocketAddrV4::new(OUR_IP, hb_a))
@@ -1247,7 +1354,7 @@ fn small_mtu_fragments_echo_of_reassembled_ping() {
 }
 
 #[test]
-fn address_change_fixes_queued_checksum() {
+fn datagram_queued_before_address_change_leaves_as_built() {
     setup!(stack, drv);
     start(&mut stack, &mut drv);
     let h = stack.udp_bind(7).unwrap();
@@ -1258,9 +1365,10 @@ fn address_change_fixes_queued_checksum() {
     stack.set_ipv4(Ipv4Cidr::new(new_ip, 24), None);
     stack.poll(&mut drv, T0);
     let out = sent_all(&mut drv);
-    // Gratuitous ARP for the new address, then the datagram from it.
+    // The datagram was built into its packet buffer when sent: it leaves from the address
+    // it was sent from, with checksums for that address; then the gratuitous ARP.
     assert_eq!(out.len(), 2);
-    let f = &out[1];
+    let f = &out[0];
     let ident = u16::from_be_bytes([f[18], f[19]]);
     let expected = eth(
         PEER_MAC,
@@ -1268,10 +1376,11 @@ fn address_change_fixes_queued_checksum() {
         0x0800,
         &Ip {
             ident,
-            ..Ip::new(new_ip, PEER_IP, 17)
+            ..Ip::new(OUR_IP, PEER_IP, 17)
         }
-        .packet(&udp_datagram(new_ip, PEER_IP, 7, 9, b"renumbered")),
+        .packet(&udp_datagram(OUR_IP, PEER_IP, 7, 9, b"renumbered")),
     );
+    assert_eq!(&out[1][12..14], &[0x08, 0x06]);
     assert_eq!(&f[..], &expected[..]);
 }
 
@@ -1305,7 +1414,16 @@ fn test_driver_queues_and_wires() {
 /// pings of every size class and a thousand UDP datagrams, no loss, no drop.
 #[test]
 fn echo_service_loop_loses_nothing() {
-    setup!(stack, drv);
+    // Received datagrams wait in the 8 packet buffers (6 beyond the frame reserve), so each
+    // poll reads at most 4 frames: the driver, not the stack, holds the rest of a burst.
+    setup!(
+        stack,
+        drv,
+        StackConfig {
+            rx_burst: 4,
+            ..config()
+        }
+    );
     start(&mut stack, &mut drv);
     let echo = stack.udp_bind(7).unwrap();
     let mut buf = vec![0u8; 65536];
@@ -1363,8 +1481,57 @@ fn slot_sizes_stay_small() {
     assert!(core::mem::size_of::<ArpEntry>() <= 32);
     assert!(core::mem::size_of::<PendingSlot>() <= 24);
     assert!(core::mem::size_of::<ReassemblySlot>() <= 160);
-    assert!(core::mem::size_of::<UdpSlot<'static>>() <= 128);
+    assert!(core::mem::size_of::<UdpSlot>() <= 128);
     // 4 bytes per counter: about 80 for the IP layers, DHCP and DNS, 50 for TCP.
     assert!(core::mem::size_of::<Stats>() <= 4 * 160);
     assert!(core::mem::size_of::<crate::TcpSlot>() <= 2048);
+}
+
+proptest::proptest! {
+    /// Any mix of datagram sizes (one buffer to several) and reads into buffers of any size:
+    /// what the socket accepted comes out in order, cut to the reader's buffer when larger,
+    /// the pool holds exactly the buffers of the datagrams waiting, and closing frees them.
+    #[test]
+    fn udp_receive_queue_matches_a_model(
+        ops in proptest::collection::vec((proptest::bool::ANY, 0usize..5000, 0usize..5000), 1..60)
+    ) {
+        setup!(stack, drv, config(), 2, 12);
+        start(&mut stack, &mut drv);
+        let h = stack.udp_bind(7).unwrap();
+        let mut model: std::collections::VecDeque<(u16, Vec<u8>)> = Default::default();
+        let mut next = 0u16;
+        let mut buf = vec![0u8; 5000];
+        let buffers_of = |len: usize| if len <= 1506 { 1 } else { 1 + (len - 1506).div_ceil(1514) };
+        for (send, len, room) in ops {
+            if send {
+                let data: Vec<u8> = (0..len).map(|b| (b as u16 ^ next) as u8).collect();
+                let before = stack.stats().udp_rx;
+                inject_udp(&mut drv, 1000 + next, 7, &data);
+                stack.poll(&mut drv, T0);
+                if stack.stats().udp_rx != before {
+                    model.push_back((1000 + next, data));
+                }
+                next += 1;
+            } else {
+                match (stack.udp_recv_from(h, &mut buf[..room]), model.pop_front()) {
+                    (Err(UdpError::WouldBlock), None) => {}
+                    (Ok((n, from)), Some((port, data))) => {
+                        proptest::prop_assert_eq!(from, SocketAddrV4::new(PEER_IP, port));
+                        proptest::prop_assert_eq!(&buf[..n], &data[..]);
+                    }
+                    (Err(UdpError::Truncated), Some((_, data))) => {
+                        proptest::prop_assert!(data.len() > room);
+                        proptest::prop_assert_eq!(&buf[..room], &data[..room]);
+                    }
+                    (got, want) => proptest::prop_assert!(false, "{got:?} vs {want:?}"),
+                }
+            }
+            let held: usize = model.iter().map(|(_, d)| buffers_of(d.len())).sum();
+            proptest::prop_assert_eq!(stack.pool.stats().in_use as usize, held);
+            proptest::prop_assert!(held <= crate::udp::RX_QUEUE);
+        }
+        stack.udp_close(h);
+        proptest::prop_assert_eq!(stack.pool.stats().in_use, 0);
+        proptest::prop_assert_eq!(stack.stats().udp_bad_checksum, 0);
+    }
 }

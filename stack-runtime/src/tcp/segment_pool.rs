@@ -90,11 +90,8 @@ use crate::wire::tcp::SeqNumber;
 /// The most buffers TCP may hold (buffer numbers are one byte, as in the packet pool).
 pub const MAX_SEGMENTS: usize = crate::pool::MAX_BUFFERS;
 
-/// Packet buffers TCP data never takes, so that frames can always be built (the default the
-/// stack uses). Two: one for a reply or control segment (echo reply, RST, SYN-ACK, DNS query),
-/// and one for the ARP request that a frame to an unresolved neighbour waits on while it sits
-/// in the transmit queue.
-pub const FRAME_RESERVE: usize = 2;
+/// Packet buffers TCP data never takes: the pool's frame reserve, shared with UDP.
+pub use crate::pool::FRAME_RESERVE;
 
 /// Which of a socket's queues a buffer belongs to (each has its own limit).
 ///

@@ -240,7 +240,7 @@ fn pool_element_type(pool_id: &str) -> Option<TokenStream> {
         "tx_queue" => quote! { PendingSlot },
         "arp_cache" => quote! { ArpEntry },
         "ipv4_reassembly" => quote! { ReassemblySlot },
-        "udp_sockets" => quote! { UdpSlot<'static> },
+        "udp_sockets" => quote! { UdpSlot },
         "tcp_slots" => quote! { TcpSlot },
         "tcp_listeners" => quote! { TcpListenerSlot },
         "tcp_quotas" => quote! { SocketQuota },
@@ -480,30 +480,36 @@ pub fn items(plan: &Plan) -> TokenStream {
             consts.extend(quote! {
                 /// UDP sockets the application can bind (`udp.sockets`).
                 pub const UDP_SOCKETS: usize = #sockets;
-                /// Receive buffer of each UDP socket in bytes (`udp.rx_buffer`).
+                /// Most bytes of received payload one UDP socket keeps queued in the packet
+                /// buffers (`udp.rx_buffer`); no larger datagram is ever received.
                 pub const UDP_RX_BUFFER: usize = #rx;
-                /// Transmit buffer of each UDP socket in bytes (`udp.tx_buffer`).
+                /// Largest datagram payload one UDP socket sends (`udp.tx_buffer`).
                 pub const UDP_TX_BUFFER: usize = #tx;
             });
             statics.extend(quote! {
-                /// Each UDP socket's receive and transmit buffer.
-                static UDP_BUFFERS: ConstStaticCell<[([u8; UDP_RX_BUFFER], [u8; UDP_TX_BUFFER]); UDP_SOCKETS]> =
-                    ConstStaticCell::new([([0; UDP_RX_BUFFER], [0; UDP_TX_BUFFER]); UDP_SOCKETS]);
-                /// The UDP socket slots, built over [`UDP_BUFFERS`] by [`init`].
-                static UDP_SLOTS: StaticCell<[UdpSlot<'static>; UDP_SOCKETS]> = StaticCell::new();
+                /// The UDP socket slots (ports and limits; their datagrams wait in the packet
+                /// buffers), filled by [`init`].
+                static UDP_SLOTS: StaticCell<[UdpSlot; UDP_SOCKETS]> = StaticCell::new();
             });
             takes.extend(quote! {
-                let udp_slots = UDP_BUFFERS
-                    .try_take()?
-                    .each_mut()
-                    .map(|(rx, tx)| UdpSlot::new(rx, tx));
-                let udp = UDP_SLOTS.try_init(udp_slots)?;
+                let udp = UDP_SLOTS.try_init(
+                    [const { UdpSlot::new(UDP_RX_BUFFER, UDP_TX_BUFFER) }; UDP_SOCKETS],
+                )?;
             });
             runtime_names.extend([
                 format_ident!("UdpError"),
                 format_ident!("UdpHandle"),
                 format_ident!("UdpSlot"),
             ]);
+            let rx_queue = usize_lit(crate::plan::sizes::UDP_RX_QUEUE);
+            let reserve = usize_lit(crate::plan::sizes::FRAME_RESERVE);
+            consts.extend(quote! {
+                const _: () = assert!(
+                    stack_runtime::udp::RX_QUEUE == #rx_queue
+                        && stack_runtime::pool::FRAME_RESERVE == #reserve,
+                    "stack-runtime's UDP queue or frame reserve differs from stackgen/src/plan/sizes.rs"
+                );
+            });
             needs_static_cell = true;
             net_methods.extend(quote! {
                 /// Binds a UDP socket to `port` (0: an ephemeral port from 49152 up).
@@ -516,8 +522,9 @@ pub fn items(plan: &Plan) -> TokenStream {
                     self.stack.udp_local_port(socket)
                 }
 
-                /// Queues `payload` for `to`; it is sent on the next [`poll`](Self::poll). It
-                /// must fit the socket's transmit buffer ([`UDP_TX_BUFFER`]) whole.
+                /// Queues `payload` for `to` in packet buffers; it is sent from the next
+                /// [`poll`](Self::poll) on. At most [`UDP_TX_BUFFER`] bytes (`TooLarge`);
+                /// `BufferFull` while the packet buffers are taken (poll, then retry).
                 pub fn udp_send_to(
                     &mut self,
                     socket: UdpHandle,
@@ -537,7 +544,7 @@ pub fn items(plan: &Plan) -> TokenStream {
                     self.stack.udp_recv_from(socket, buf)
                 }
 
-                /// Closes a socket, discarding anything still buffered.
+                /// Closes a socket, returning the buffers of datagrams it had not read.
                 pub fn udp_close(&mut self, socket: UdpHandle) {
                     self.stack.udp_close(socket);
                 }

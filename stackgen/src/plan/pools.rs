@@ -13,9 +13,7 @@ use crate::units::format_size;
 /// (`stack_runtime::tcp::segment_pool::MAX_SEGMENTS`, the packet pool's own limit).
 pub const TCP_SEGMENTS_MAX: u64 = 256;
 
-/// Packet buffers TCP data never takes, so that ARP, ICMP, UDP, DHCP/DNS and TCP control
-/// segments can always be sent (`stack_runtime::tcp::segment_pool::FRAME_RESERVE`).
-pub const FRAME_RESERVE: u64 = 2;
+pub use super::sizes::FRAME_RESERVE;
 
 /// Who uses a pool: the application's sockets, or the stack itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -164,20 +162,8 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
         );
     }
     if let Some(udp) = plan.udp {
-        pools.push(
-            "udp_buffers",
-            "UDP_BUFFERS",
-            "UDP socket buffers",
-            "udp.sockets",
-            udp.sockets,
-            bytes(udp.rx_buffer + udp.tx_buffer),
-            Application,
-            format!(
-                "{} rx + {} tx",
-                format_size(udp.rx_buffer),
-                format_size(udp.tx_buffer)
-            ),
-        );
+        // Datagrams wait in the packet buffers: a socket holds only its port, its limits and
+        // the handles of the buffers its received datagrams are in.
         pools.push(
             "udp_sockets",
             "UDP_SLOTS",
@@ -186,7 +172,11 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
             udp.sockets,
             layouts.udp_slot,
             Application,
-            "port, ring offsets, buffer references".into(),
+            format!(
+                "port, limits ({} rx queued, {} largest tx), packet-buffer handles",
+                format_size(udp.rx_buffer),
+                format_size(udp.tx_buffer)
+            ),
         );
     }
     if let Some(tcp) = &plan.tcp {

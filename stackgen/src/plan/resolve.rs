@@ -540,9 +540,9 @@ fn resolve_tcp(
         }
     }
     let send_segments = send_buffer.div_ceil(per_buffer);
-    // TCP data lives in the packet pool and never takes its last FRAME_RESERVE buffers.
+    // TCP data lives in the packet pool and never takes its frame reserve.
     let pool = buffers.rx_count + buffers.tx_count;
-    let for_tcp = pool.saturating_sub(super::FRAME_RESERVE);
+    let for_tcp = super::sizes::data_buffers(pool);
     let segments = t
         .segments
         .as_ref()
@@ -552,7 +552,7 @@ fn resolve_tcp(
             E::SegmentsExceedPool {
                 segments,
                 pool,
-                reserve: super::FRAME_RESERVE,
+                reserve: pool - for_tcp,
             },
             at(&t.segments, &t.header),
         ));
@@ -621,6 +621,54 @@ fn resolve_limits(
 
 fn warn(kind: W, span: Option<Span>) -> Warning {
     Warning { kind, span }
+}
+
+/// UDP datagrams live in the packet buffers: warn when the largest one a socket may send or
+/// receive needs more of them than one socket can ever have.
+fn udp_warnings(profile: &Profile, plan: &Plan, udp: UdpPlan, out: &mut Vec<Warning>) {
+    let size = plan.buffers.size;
+    let data = sizes::data_buffers(plan.buffers.rx_count + plan.buffers.tx_count);
+    let mtu = plan.interfaces.iter().map(|i| i.mtu).max().unwrap_or(1500);
+    let u = &profile.udp;
+    let frames = sizes::udp_tx_frames(udp.tx_buffer, size, mtu).unwrap_or(u64::MAX);
+    if frames > data {
+        // `data` fragments of the largest multiple of 8 a frame carries, less the UDP header.
+        let room = size.saturating_sub(sizes::ETHERNET_HEADER + sizes::IPV4_HEADER);
+        let chunk = mtu.saturating_sub(sizes::IPV4_HEADER).min(room) / 8 * 8;
+        let fit = (data * chunk).saturating_sub(sizes::UDP_HEADER);
+        out.push(warn(
+            W::UdpDatagramOverPool {
+                knob: "udp.tx_buffer",
+                bytes: udp.tx_buffer,
+                buffers: frames,
+                available: data,
+                fit,
+            },
+            at(&u.tx_buffer, &u.header),
+        ));
+    }
+    // The largest datagram that arrives: one frame, or a reassembled one.
+    let one_frame = mtu.saturating_sub(sizes::IPV4_HEADER + sizes::UDP_HEADER);
+    let reassembled = plan
+        .reassembly
+        .map_or(0, |r| r.size.saturating_sub(sizes::UDP_HEADER));
+    let largest = udp.rx_buffer.min(one_frame.max(reassembled));
+    let available = data.min(sizes::UDP_RX_QUEUE);
+    let buffers = sizes::udp_rx_buffers(largest, size).unwrap_or(u64::MAX);
+    if buffers > available {
+        let fit = (size.saturating_sub(sizes::UDP_RX_HEAD) & !1)
+            + available.saturating_sub(1) * (size & !1);
+        out.push(warn(
+            W::UdpDatagramOverPool {
+                knob: "udp.rx_buffer",
+                bytes: largest,
+                buffers,
+                available,
+                fit,
+            },
+            at(&u.rx_buffer, &u.header),
+        ));
+    }
 }
 
 fn warnings(profile: &Profile, plan: &Plan) -> Vec<Warning> {
@@ -724,6 +772,9 @@ fn warnings(profile: &Profile, plan: &Plan) -> Vec<Warning> {
                 at(&profile.arp.entries, &profile.arp.header),
             ));
         }
+    }
+    if let Some(udp) = plan.udp {
+        udp_warnings(profile, plan, udp, &mut out);
     }
     if let Some(dns) = plan.dns
         && dns.servers == 1
@@ -1109,6 +1160,40 @@ sockets = 1
         assert_eq!(*time_wait_slots, 120);
         assert_eq!(*time_wait_fit, Some(Duration::from_secs(1)));
         assert!(plan.warnings[0].kind.help().contains("tcp.sockets = 126"));
+    }
+
+    #[test]
+    fn udp_datagrams_larger_than_the_packet_buffers_allow() {
+        assert_eq!(
+            warning_codes(&plan("[protocols]\nudp = true\n")),
+            Vec::<&str>::new()
+        );
+        // 12 buffers of 1536 B, 10 beyond the frame reserve: 10 fragments of 1480 B.
+        let tx = plan("[protocols]\nudp = true\n[udp]\ntx_buffer = \"16 KiB\"\n");
+        assert_eq!(warning_codes(&tx), vec!["udp-datagram-over-pool"]);
+        let WarningKind::UdpDatagramOverPool {
+            knob,
+            buffers,
+            available,
+            fit,
+            ..
+        } = &tx.warnings[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (*knob, *buffers, *available, *fit),
+            ("udp.tx_buffer", 12, 10, 14792)
+        );
+        let at_fit = plan("[protocols]\nudp = true\n[udp]\ntx_buffer = \"14792 B\"\n");
+        assert!(at_fit.warnings.is_empty(), "{:?}", at_fit.warnings);
+        // A 16 KiB reassembled datagram takes 11 buffers; a socket queues 8 at most.
+        let rx = plan(
+            "[protocols]\nudp = true\n[udp]\nrx_buffer = \"16 KiB\"\n[reassembly]\nbuffers = 1\nsize = \"16 KiB\"\n",
+        );
+        assert_eq!(warning_codes(&rx), vec!["udp-datagram-over-pool"]);
+        let help = rx.warnings[0].kind.help();
+        assert!(help.contains("udp.rx_buffer = \"12280 B\""), "{help}");
     }
 
     #[test]

@@ -18,6 +18,54 @@ pub const TCP_HEADER: u64 = 20;
 /// UDP header.
 pub const UDP_HEADER: u64 = 8;
 
+/// `stack_runtime::pool::FRAME_RESERVE`: packet buffers (and transmit-queue slots) socket data
+/// never takes, kept for frames the stack builds. The generated code asserts it.
+pub const FRAME_RESERVE: u64 = 2;
+/// `stack_runtime::udp::RX_QUEUE`: packet buffers one UDP socket keeps received datagrams in.
+/// The generated code asserts it.
+pub const UDP_RX_QUEUE: u64 = 8;
+/// Bytes of a received UDP datagram's first packet buffer that hold its length and sender.
+pub const UDP_RX_HEAD: u64 = 8;
+
+/// The packet buffers the stack lets socket data take from a pool of `count`: all but the
+/// frame reserve (half the pool when it is smaller than twice the reserve).
+pub const fn data_buffers(count: u64) -> u64 {
+    let reserve = if FRAME_RESERVE < count / 2 {
+        FRAME_RESERVE
+    } else {
+        count / 2
+    };
+    count - reserve
+}
+
+/// Packet buffers of `size` bytes a received UDP datagram of `len` payload bytes takes: the
+/// first holds [`UDP_RX_HEAD`] bytes of bookkeeping; every piece is an even number of bytes.
+/// `None` when buffers that small hold no datagram.
+pub fn udp_rx_buffers(len: u64, size: u64) -> Option<u64> {
+    if size < UDP_RX_HEAD + 2 {
+        return None;
+    }
+    let first = (size - UDP_RX_HEAD) & !1;
+    let rest = size & !1;
+    Some(if len <= first {
+        1
+    } else {
+        1 + (len - first).div_ceil(rest)
+    })
+}
+
+/// Frames (IPv4 fragments when more than one) a UDP datagram of `len` payload bytes is built
+/// into, in packet buffers of `size` bytes over an IP MTU of `mtu`.
+pub fn udp_tx_frames(len: u64, size: u64, mtu: u64) -> Option<u64> {
+    let udp_len = UDP_HEADER + len;
+    let room = size.saturating_sub(ETHERNET_HEADER + IPV4_HEADER);
+    if IPV4_HEADER + udp_len <= mtu && udp_len <= room {
+        return Some(1);
+    }
+    let chunk = mtu.saturating_sub(IPV4_HEADER).min(room) / 8 * 8;
+    (chunk > 0).then(|| udp_len.div_ceil(chunk))
+}
+
 /// Size and alignment of one type, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -48,7 +96,7 @@ pub struct RuntimeLayouts {
     pub arp_entry: Layout,
     /// `stack_runtime::ReassemblySlot`: one datagram's reassembly state.
     pub reassembly_slot: Layout,
-    /// `stack_runtime::UdpSlot<'static>`: a socket's state and its buffer references.
+    /// `stack_runtime::UdpSlot`: a socket's port, limits and packet-buffer handles.
     pub udp_slot: Layout,
     /// `stack_runtime::TcpSlot`: one connection's control block.
     pub tcp_slot: Layout,
@@ -85,7 +133,7 @@ pub const LAYOUTS_64: RuntimeLayouts = RuntimeLayouts {
     pending_slot: Layout::new(20, 4),
     arp_entry: Layout::new(32, 8),
     reassembly_slot: Layout::new(144, 8),
-    udp_slot: Layout::new(128, 8),
+    udp_slot: Layout::new(68, 4),
     tcp_slot: Layout::new(880, 8),
     tcp_listener_slot: Layout::new(2, 2),
     socket_quota: Layout::new(10, 2),
@@ -118,6 +166,23 @@ pub const fn static_cell(bytes: u64, align: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn udp_buffer_counts() {
+        assert_eq!(data_buffers(20), 18);
+        assert_eq!(data_buffers(3), 2);
+        // 1536-byte buffers: 1,528 payload bytes in the first, 1,536 in each further one.
+        assert_eq!(udp_rx_buffers(0, 1536), Some(1));
+        assert_eq!(udp_rx_buffers(1528, 1536), Some(1));
+        assert_eq!(udp_rx_buffers(1529, 1536), Some(2));
+        assert_eq!(udp_rx_buffers(8000, 1536), Some(6));
+        assert_eq!(udp_rx_buffers(1, 4), None);
+        // 8,000 bytes over a 1500-byte MTU: 8,008 / 1,480 → 6 fragments.
+        assert_eq!(udp_tx_frames(8000, 1536, 1500), Some(6));
+        assert_eq!(udp_tx_frames(1472, 1536, 1500), Some(1));
+        assert_eq!(udp_tx_frames(1473, 1536, 1500), Some(2));
+        assert_eq!(udp_tx_frames(1, 20, 1500), None);
+    }
 
     #[test]
     fn pointer_widths() {

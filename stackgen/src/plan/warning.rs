@@ -97,6 +97,24 @@ pub enum WarningKind {
         /// The idle time.
         idle: Duration,
     },
+    /// The largest UDP datagram a socket may send or receive needs more packet buffers than
+    /// the stack ever gives one socket.
+    #[error(
+        "a {bytes} B UDP datagram (the largest {knob} allows) takes {buffers} packet buffers, but one socket gets at most {available}"
+    )]
+    UdpDatagramOverPool {
+        /// `udp.tx_buffer` or `udp.rx_buffer`.
+        knob: &'static str,
+        /// The datagram payload in bytes.
+        bytes: u64,
+        /// Packet buffers it takes.
+        buffers: u64,
+        /// Packet buffers one socket can have (pool less the frame reserve; for receive, also
+        /// the socket's queue of buffer handles).
+        available: u64,
+        /// The largest datagram that fits, in bytes.
+        fit: u64,
+    },
     /// A section whose protocol is off.
     #[error("[{section}] is ignored: protocols.{protocol} is off")]
     IgnoredSection {
@@ -129,6 +147,7 @@ impl WarningKind {
             UnusedDhcp => "unused-dhcp",
             SlowKeepalive { .. } => "slow-keepalive",
             IgnoredSection { .. } => "ignored-section",
+            UdpDatagramOverPool { .. } => "udp-datagram-over-pool",
         }
     }
 
@@ -145,6 +164,7 @@ impl WarningKind {
             UnusedDhcp => "protocols.dhcpv4",
             SlowKeepalive { .. } => "tcp.keepalive",
             IgnoredSection { .. } => "protocols",
+            UdpDatagramOverPool { knob, .. } => knob,
         }
     }
 
@@ -164,6 +184,7 @@ impl WarningKind {
             UnusedDhcp => "unused".into(),
             SlowKeepalive { .. } => "slow".into(),
             IgnoredSection { .. } => "ignored".into(),
+            UdpDatagramOverPool { buffers, .. } => format!("needs {buffers} buffers"),
         }
     }
 
@@ -227,6 +248,14 @@ impl WarningKind {
             IgnoredSection { section, protocol } => {
                 format!("set protocols.{protocol} = true, or remove [{section}]")
             }
+            UdpDatagramOverPool { knob, fit, .. } => format!(
+                "set {knob} = \"{fit} B\" or less, or give the stack more or larger packet buffers (buffers.rx_count, buffers.tx_count, buffers.size); otherwise such datagrams are {}",
+                if *knob == "udp.tx_buffer" {
+                    "refused with UdpError::TooLarge"
+                } else {
+                    "dropped (udp_rx_full, udp_rx_no_buffer)"
+                }
+            ),
         }
     }
 }

@@ -436,7 +436,7 @@ pub const UDP: Section = Section {
     name: "udp",
     array: false,
     required: false,
-    doc: "UDP sockets for the application. The DHCP client and the DNS resolver get their own sockets on top of these.",
+    doc: "UDP sockets for the application. Their datagrams live in the packet buffers (`[buffers]`), like lwIP's pbufs: a socket owns no byte buffer, only limits. The DHCP client and the DNS resolver get their own sockets on top of these.",
     keys: &[
         Key {
             name: "sockets",
@@ -448,13 +448,13 @@ pub const UDP: Section = Section {
             name: "rx_buffer",
             kind: size(64, 16 * MIB),
             default: Default::Size(2 * KIB),
-            doc: "Receive buffer of each application UDP socket.",
+            doc: "Most bytes of received payload each application UDP socket keeps queued (its datagrams wait in the packet buffers, at most 8 buffers per socket); no larger datagram is received.",
         },
         Key {
             name: "tx_buffer",
             kind: size(64, 16 * MIB),
             default: Default::Size(2 * KIB),
-            doc: "Transmit buffer of each application UDP socket.",
+            doc: "Largest datagram payload each application UDP socket sends (built into packet buffers, fragmented over the MTU); larger ones are refused with `TooLarge`.",
         },
     ],
 };

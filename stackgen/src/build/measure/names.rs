@@ -15,7 +15,7 @@ use crate::build::model::FlashOwner;
 /// prefix of the path wins. Source files give the path from their location
 /// (`src/iface/tcp.rs` → `["iface", "tcp"]`), symbols from their demangled name
 /// (`stack_runtime::iface::tcp::enabled::…` → `["iface", "tcp", "enabled", …]`). A path no key
-/// matches (`lib.rs`, `iface/mod.rs`, `iface/tx.rs`, `ring.rs`, `wire/mod.rs`…) is the stack
+/// matches (`lib.rs`, `iface/mod.rs`, `iface/tx.rs`, `wire/mod.rs`…) is the stack
 /// core, [`STACK_CORE`]. `fault` and `testing` exist only in test builds (features
 /// `fault-injection`, `testing`) and keep their own names.
 pub const STACK_MODULES: &[(&[&str], &str)] = &[
@@ -50,7 +50,7 @@ pub const STACK_MODULES: &[(&[&str], &str)] = &[
 ];
 
 /// The module of stack-runtime code that [`STACK_MODULES`] does not name: the interface
-/// (`iface/mod.rs`, `iface/tx.rs`), `lib.rs`, the ring buffer, the `wire` re-exports.
+/// (`iface/mod.rs`, `iface/tx.rs`), `lib.rs`, the `wire` re-exports.
 pub const STACK_CORE: &str = "core";
 
 /// The module of the generated stack's code.
@@ -404,7 +404,6 @@ mod tests {
             ("iface/mod.rs", "core"),
             ("iface/tx.rs", "core"),
             ("lib.rs", "core"),
-            ("ring.rs", "core"),
             ("wire/mod.rs", "core"),
         ] {
             assert_eq!(stack(path), module, "{path}");
