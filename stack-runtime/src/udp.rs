@@ -105,7 +105,14 @@ impl UdpSlot {
     /// [`RX_QUEUE`] packet buffers) and sends datagrams of at most `tx_max` payload bytes.
     /// Limits beyond `u32::MAX` are clamped.
     pub const fn new(rx_buffer: usize, tx_max: usize) -> Self {
-        const MAX: usize = u32::MAX as usize;
+        // Through u64: on 32-bit targets usize cannot exceed u32::MAX at all.
+        const fn clamp(v: usize) -> u32 {
+            if v as u64 > u32::MAX as u64 {
+                u32::MAX
+            } else {
+                v as u32
+            }
+        }
         UdpSlot {
             port: 0,
             bound: false,
@@ -113,8 +120,8 @@ impl UdpSlot {
             rx_bufs: 0,
             rx_datagrams: 0,
             rx_bytes: 0,
-            rx_limit: if rx_buffer > MAX { MAX } else { rx_buffer } as u32,
-            tx_max: if tx_max > MAX { MAX } else { tx_max } as u32,
+            rx_limit: clamp(rx_buffer),
+            tx_max: clamp(tx_max),
         }
     }
 
