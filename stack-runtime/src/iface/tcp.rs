@@ -5,9 +5,25 @@
 use crate::tcp::segment_pool::SocketQuota;
 use crate::tcp::socket::TcpSlot;
 
-/// A TCP connection owned by the application (from [`Stack::tcp_connect`](crate::Stack::tcp_connect) or
-/// [`Stack::tcp_accept`](crate::Stack::tcp_accept)). Stale handles (after [`Stack::tcp_close`](crate::Stack::tcp_close) freed the slot) are
+/// A TCP connection owned by the application (from [`Stack::tcp_connect`] or
+/// [`Stack::tcp_accept`]). Stale handles (after [`Stack::tcp_close`] freed the slot) are
 /// refused with [`TcpError::InvalidHandle`](crate::TcpError::InvalidHandle).
+///
+/// Without feature `tcp` the type exists (it is part of the storage types) but no method
+/// returns it: the links then point at [`Stack`](crate::Stack) itself.
+///
+#[cfg_attr(
+    feature = "tcp",
+    doc = "[`Stack::tcp_connect`]: crate::Stack::tcp_connect"
+)]
+#[cfg_attr(
+    feature = "tcp",
+    doc = "[`Stack::tcp_accept`]: crate::Stack::tcp_accept"
+)]
+#[cfg_attr(feature = "tcp", doc = "[`Stack::tcp_close`]: crate::Stack::tcp_close")]
+#[cfg_attr(not(feature = "tcp"), doc = "[`Stack::tcp_connect`]: crate::Stack")]
+#[cfg_attr(not(feature = "tcp"), doc = "[`Stack::tcp_accept`]: crate::Stack")]
+#[cfg_attr(not(feature = "tcp"), doc = "[`Stack::tcp_close`]: crate::Stack")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpHandle {
     index: usize,
@@ -22,7 +38,13 @@ impl TcpHandle {
     }
 }
 
-/// A listening port (from [`Stack::tcp_listen`](crate::Stack::tcp_listen)).
+/// A listening port (from [`Stack::tcp_listen`]; without feature `tcp`, never made).
+///
+#[cfg_attr(
+    feature = "tcp",
+    doc = "[`Stack::tcp_listen`]: crate::Stack::tcp_listen"
+)]
+#[cfg_attr(not(feature = "tcp"), doc = "[`Stack::tcp_listen`]: crate::Stack")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpListener(usize);
 
