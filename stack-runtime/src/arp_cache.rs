@@ -115,6 +115,9 @@ pub struct ArpCache<'a> {
     entries: &'a mut [ArpEntry],
     config: ArpConfig,
     high_water: usize,
+    /// Bumped (wrapping) by every change of an entry's address, state or lifetime, so a
+    /// caller may keep a looked-up address while it is unchanged ([`ArpCache::changes`]).
+    changes: u32,
 }
 
 impl<'a> ArpCache<'a> {
@@ -125,7 +128,28 @@ impl<'a> ArpCache<'a> {
             entries,
             config,
             high_water: 0,
+            changes: 0,
         }
+    }
+
+    /// A counter that changes whenever an entry is made, resolved, refreshed, expires or is
+    /// removed: an address from [`lookup`](Self::lookup) stays right while this is unchanged
+    /// and its entry has not expired ([`valid_until`](Self::valid_until)). (Marking an entry
+    /// used changes nothing an address depends on and does not count.)
+    pub fn changes(&self) -> u32 {
+        self.changes
+    }
+
+    /// When the resolved entry of `ip` expires; `None` when `ip` is not resolved.
+    pub fn valid_until(&self, ip: Ipv4Addr) -> Option<Instant> {
+        self.entries.iter().find_map(|e| match e.state {
+            State::Valid { expires, .. } if e.ip == ip => Some(expires),
+            _ => None,
+        })
+    }
+
+    fn changed(&mut self) {
+        self.changes = self.changes.wrapping_add(1);
     }
 
     /// Number of entries.
@@ -149,6 +173,7 @@ impl<'a> ArpCache<'a> {
     /// Forget everything (e.g. on an address change).
     pub fn clear(&mut self) {
         self.entries.fill(ArpEntry::EMPTY);
+        self.changed();
     }
 
     fn find(&mut self, ip: Ipv4Addr) -> Option<&mut ArpEntry> {
@@ -183,7 +208,11 @@ impl<'a> ArpCache<'a> {
     /// Look `ip` up for sending a packet, starting resolution if needed.
     pub fn lookup(&mut self, ip: Ipv4Addr, now: Instant) -> Lookup {
         let retry = self.config.retry_interval;
-        if let Some(e) = self.find(ip) {
+        let found = self
+            .entries
+            .iter_mut()
+            .find(|e| !matches!(e.state, State::Empty) && e.ip == ip);
+        if let Some(e) = found {
             match &mut e.state {
                 State::Valid {
                     mac, expires, used, ..
@@ -197,6 +226,7 @@ impl<'a> ArpCache<'a> {
                         sent: 1,
                         next: now + retry,
                     };
+                    self.changes = self.changes.wrapping_add(1);
                     return Lookup::SendRequest;
                 }
             }
@@ -210,6 +240,7 @@ impl<'a> ArpCache<'a> {
                         next: now + retry,
                     },
                 };
+                self.changed();
                 self.high_water = self.high_water.max(self.in_use());
                 Lookup::SendRequest
             }
@@ -235,6 +266,7 @@ impl<'a> ArpCache<'a> {
     /// Record `ip` at `mac`. With `create` false, only an existing entry is updated (RFC 826's
     /// merge rule for ARP not addressed to us). Returns true if the entry was pending.
     pub fn fill(&mut self, ip: Ipv4Addr, mac: EthernetAddress, now: Instant, create: bool) -> bool {
+        self.changed();
         let expires = now + self.config.entry_lifetime;
         let valid = State::Valid {
             mac,
@@ -263,6 +295,7 @@ impl<'a> ArpCache<'a> {
                 State::Empty => {}
                 State::Pending { sent, next } => {
                     if *next <= now {
+                        self.changes = self.changes.wrapping_add(1);
                         if *sent >= cfg.max_requests {
                             let ip = e.ip;
                             *e = ArpEntry::EMPTY;
@@ -281,8 +314,10 @@ impl<'a> ArpCache<'a> {
                 } => {
                     if *expires <= now {
                         *e = ArpEntry::EMPTY;
+                        self.changes = self.changes.wrapping_add(1);
                     } else if *used && !*refreshing && *expires - cfg.refresh_before <= now {
                         *refreshing = true;
+                        self.changes = self.changes.wrapping_add(1);
                         return Some(ArpAction::Request {
                             ip: e.ip,
                             to: Some(*mac),

@@ -216,6 +216,20 @@ mod enabled {
         max_seg_size: Option<u16>,
     }
 
+    /// The link address last used for a connection's segments, kept while nothing it
+    /// depends on changed: the destination, the interface addressing (route), the ARP cache
+    /// ([`crate::arp_cache::ArpCache::changes`]) and the entry's lifetime. It spares the
+    /// route and ARP lookups at every poll of a busy connection.
+    #[derive(Debug, Clone, Copy)]
+    struct HopCache {
+        dst: Ipv4Addr,
+        mac: crate::wire::EthernetAddress,
+        until: Instant,
+        arp_changes: u32,
+        ipv4: Option<crate::wire::Ipv4Cidr>,
+        gateway: Option<Ipv4Addr>,
+    }
+
     /// The TCP state of a stack.
     #[derive(Debug)]
     pub(crate) struct TcpTable<'a> {
@@ -227,6 +241,7 @@ mod enabled {
         challenge: ChallengeLimiter,
         serial: u32,
         next_port: u16,
+        hop: Option<HopCache>,
     }
 
     impl<'a> TcpTable<'a> {
@@ -275,6 +290,7 @@ mod enabled {
                 challenge: ChallengeLimiter::new(),
                 serial: 0,
                 next_port: EPHEMERAL_FIRST + port_mix % (u16::MAX - EPHEMERAL_FIRST),
+                hop: None,
             }
         }
 
@@ -556,10 +572,7 @@ mod enabled {
                 }
                 let dst = *self.tcp.sockets[i].remote.ip();
                 // Timers run even while the next hop is unresolved.
-                let mac = match self.route(dst) {
-                    Ok(hop) => self.resolve_now(hop, now).unwrap_or_default(),
-                    Err(_) => None,
-                };
+                let mac = self.tcp_next_hop(dst, now);
                 let (src_mac, ttl) = (self.mac, self.config.ttl);
                 // Borrowed, not copied: the configuration is large enough for a memcpy.
                 let cfg = &self.config.tcp;
@@ -617,7 +630,40 @@ mod enabled {
             ok
         }
 
-        /// The earliest TCP timer, and whether a socket has something to send at once.
+        /// The link address to send `dst`'s segments to: from the one-entry cache while it is
+        /// valid, else routed and resolved (resolution is started when needed). `None` while
+        /// unroutable or unresolved.
+        fn tcp_next_hop(
+            &mut self,
+            dst: Ipv4Addr,
+            now: Instant,
+        ) -> Option<crate::wire::EthernetAddress> {
+            if let Some(c) = &self.tcp.hop
+                && c.dst == dst
+                && now < c.until
+                && c.arp_changes == self.arp.changes()
+                && c.ipv4 == self.config.ipv4
+                && c.gateway == self.config.gateway
+            {
+                return Some(c.mac);
+            }
+            let hop = self.route(dst).ok()?;
+            let mac = self.resolve_now(hop, now).ok().flatten()?;
+            if let super::super::NextHop::Ip(ip) = hop
+                && let Some(until) = self.arp.valid_until(ip)
+            {
+                self.tcp.hop = Some(HopCache {
+                    dst,
+                    mac,
+                    until,
+                    arp_changes: self.arp.changes(),
+                    ipv4: self.config.ipv4,
+                    gateway: self.config.gateway,
+                });
+            }
+            Some(mac)
+        }
+
         /// Ends every connection whose local address is `address`, which the interface no
         /// longer has (their handles then report [`TcpError::AddressLost`]), and counts them.
         pub(crate) fn tcp_close_bound_to(&mut self, address: Ipv4Addr) {
@@ -631,6 +677,7 @@ mod enabled {
             self.sync_tcp_stats();
         }
 
+        /// The earliest TCP timer, and whether a socket has something to send at once.
         pub(crate) fn tcp_deadline(&self) -> (Option<Instant>, bool) {
             let mut next: Option<Instant> = None;
             let mut now = false;
@@ -1184,6 +1231,74 @@ mod enabled {
             s.tcp_close(h);
             assert_eq!(s.stats().tcp_sockets_in_use, 0);
             assert_eq!(s.tcp_listen(80), Err(TcpError::AddressInUse));
+        }
+
+        /// An ARP request from the peer (it also updates our entry for it, RFC 826).
+        fn arp_request_from(mac: EthernetAddress) -> Vec<u8> {
+            let mut req = Vec::new();
+            req.extend_from_slice(&[0xff; 6]);
+            req.extend_from_slice(&mac.0);
+            req.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+            req.extend_from_slice(&mac.0);
+            req.extend_from_slice(&PEER_IP.octets());
+            req.extend_from_slice(&[0; 6]);
+            req.extend_from_slice(&OUR_IP.octets());
+            req
+        }
+
+        #[test]
+        fn segments_follow_a_changed_neighbour_address() {
+            let (mut s, mut d) = ready(2, TcpConfig::default());
+            let (h, iss) = {
+                let l = s.tcp_listen(80).unwrap();
+                let out = input(
+                    &mut s,
+                    &mut d,
+                    &seg(40000, 80, Control::Syn, 7000, None),
+                    T0,
+                );
+                let iss = out[0].seq;
+                let ack = seg(40000, 80, Control::None, 7001, Some((iss + 1).0));
+                input(&mut s, &mut d, &ack, T0);
+                (s.tcp_accept(l).expect("established"), iss)
+            };
+            s.tcp_set_nodelay(h, true);
+            let first_dst = |d: &mut FrameQueueDriver| {
+                let mut dst = None;
+                while let Some(f) = d.take_sent() {
+                    if f[12..14] == [0x08, 0x00] {
+                        dst.get_or_insert([f[0], f[1], f[2], f[3], f[4], f[5]]);
+                    }
+                }
+                dst
+            };
+            assert_eq!(s.tcp_send(h, b"one"), Ok(3));
+            s.poll(&mut d, T0);
+            assert_eq!(first_dst(&mut d), Some(PEER_MAC.0));
+            // The peer moves to another MAC (its ARP request updates our entry): the next
+            // segments go there, not to the address remembered from before.
+            let moved = EthernetAddress([0x02, 0, 0, 0, 0, 0x09]);
+            d.inject(&arp_request_from(moved));
+            s.poll(&mut d, T0);
+            while d.take_sent().is_some() {}
+            let ack = seg(40000, 80, Control::None, 7001, Some((iss + 4).0));
+            input(&mut s, &mut d, &ack, T0);
+            assert_eq!(s.tcp_send(h, b"two"), Ok(3));
+            s.poll(&mut d, T0);
+            assert_eq!(first_dst(&mut d), Some(moved.0));
+            // Once the entry has expired (60 s), nothing is sent to a stale address: the
+            // segment waits for resolution, and an ARP request goes out.
+            let later = T0 + crate::time::Duration::from_secs(61);
+            let ack = seg(40000, 80, Control::None, 7001, Some((iss + 7).0));
+            d.inject(&frame(&ack));
+            assert_eq!(s.tcp_send(h, b"three"), Ok(5));
+            s.poll(&mut d, later);
+            let mut saw_arp = false;
+            while let Some(f) = d.take_sent() {
+                assert_ne!(f[12..14], [0x08, 0x00], "no IPv4 frame to a stale address");
+                saw_arp |= f[12..14] == [0x08, 0x06];
+            }
+            assert!(saw_arp, "resolution started");
         }
 
         #[test]
