@@ -133,19 +133,12 @@ impl<'a> ArpCache<'a> {
     }
 
     /// A counter that changes whenever an entry is made, resolved, refreshed, expires or is
-    /// removed: an address from [`lookup`](Self::lookup) stays right while this is unchanged
-    /// and its entry has not expired ([`valid_until`](Self::valid_until)). (Marking an entry
-    /// used changes nothing an address depends on and does not count.)
+    /// removed (expiry is noticed by [`poll`](Self::poll)): an address from
+    /// [`lookup`](Self::lookup) stays right while this is unchanged, provided `poll` runs
+    /// before the address is used at a new time. (Marking an entry used changes nothing an
+    /// address depends on and does not count.)
     pub fn changes(&self) -> u32 {
         self.changes
-    }
-
-    /// When the resolved entry of `ip` expires; `None` when `ip` is not resolved.
-    pub fn valid_until(&self, ip: Ipv4Addr) -> Option<Instant> {
-        self.entries.iter().find_map(|e| match e.state {
-            State::Valid { expires, .. } if e.ip == ip => Some(expires),
-            _ => None,
-        })
     }
 
     fn changed(&mut self) {

@@ -379,6 +379,8 @@ impl<'a> Stack<'a> {
         }
         self.config.ipv4 = cidr;
         self.config.gateway = gateway;
+        #[cfg(feature = "tcp")]
+        self.tcp_forget_next_hop();
         if changed {
             self.announce = cidr.is_some();
         }

@@ -217,17 +217,16 @@ mod enabled {
     }
 
     /// The link address last used for a connection's segments, kept while nothing it
-    /// depends on changed: the destination, the interface addressing (route), the ARP cache
-    /// ([`crate::arp_cache::ArpCache::changes`]) and the entry's lifetime. It spares the
-    /// route and ARP lookups at every poll of a busy connection.
+    /// depends on changed: the destination, the ARP cache
+    /// ([`crate::arp_cache::ArpCache::changes`], which also counts expiries: the poll runs
+    /// the ARP timers before TCP transmits, so an entry past its lifetime is gone by then)
+    /// and the interface addressing (`Stack::set_ipv4` forgets it). It spares the route and
+    /// ARP lookups at every poll of a busy connection.
     #[derive(Debug, Clone, Copy)]
     struct HopCache {
         dst: Ipv4Addr,
         mac: crate::wire::EthernetAddress,
-        until: Instant,
         arp_changes: u32,
-        ipv4: Option<crate::wire::Ipv4Cidr>,
-        gateway: Option<Ipv4Addr>,
     }
 
     /// The TCP state of a stack.
@@ -640,28 +639,25 @@ mod enabled {
         ) -> Option<crate::wire::EthernetAddress> {
             if let Some(c) = &self.tcp.hop
                 && c.dst == dst
-                && now < c.until
                 && c.arp_changes == self.arp.changes()
-                && c.ipv4 == self.config.ipv4
-                && c.gateway == self.config.gateway
             {
                 return Some(c.mac);
             }
-            let hop = self.route(dst).ok()?;
-            let mac = self.resolve_now(hop, now).ok().flatten()?;
-            if let super::super::NextHop::Ip(ip) = hop
-                && let Some(until) = self.arp.valid_until(ip)
-            {
-                self.tcp.hop = Some(HopCache {
-                    dst,
-                    mac,
-                    until,
-                    arp_changes: self.arp.changes(),
-                    ipv4: self.config.ipv4,
-                    gateway: self.config.gateway,
-                });
-            }
+            let mac = self
+                .resolve_now(self.route(dst).ok()?, now)
+                .ok()
+                .flatten()?;
+            self.tcp.hop = Some(HopCache {
+                dst,
+                mac,
+                arp_changes: self.arp.changes(),
+            });
             Some(mac)
+        }
+
+        /// Forget the cached next hop (the interface addressing changed).
+        pub(crate) fn tcp_forget_next_hop(&mut self) {
+            self.tcp.hop = None;
         }
 
         /// Ends every connection whose local address is `address`, which the interface no
