@@ -912,10 +912,58 @@ impl<const N: usize> RecvQueue<N> {
         seq: SeqNumber,
         data: &[u8],
     ) -> RecvStored {
-        let mut result = RecvStored::default();
         if data.len() > i32::MAX as usize {
-            return result;
+            return RecvStored::default();
         }
+        // Data that continues the newest entry (a bulk in-order stream): appended without
+        // walking the queue.
+        let n = usize::from(self.len);
+        let newest = n.checked_sub(1).and_then(|i| self.get(i));
+        if newest.map_or(self.read, |b| b.end_seq()) == seq && !data.is_empty() {
+            let mut taken = 0;
+            if let Some(mut b) = newest {
+                taken = Self::append(pool, &mut b, data);
+                self.set(n - 1, b);
+            }
+            while taken < data.len() && usize::from(self.len) < N {
+                let Ok(buf) = pool.alloc(usize::from(self.socket), QueueKind::Recv, seq + taken)
+                else {
+                    break;
+                };
+                let mut b = RecvBuf {
+                    index: buf.into_index(),
+                    start: 0,
+                    len: 0,
+                    seq: seq + taken,
+                };
+                let k = Self::append(pool, &mut b, data.get(taken..).unwrap_or(&[]));
+                if k == 0 {
+                    pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
+                    break;
+                }
+                self.set(usize::from(self.len), b);
+                self.len += 1;
+                taken += k;
+            }
+            // What did not fit is dropped: the general path would fail the same way, as no
+            // buffer lies above the newest to be evicted.
+            return RecvStored {
+                stored: taken,
+                reneged_from: None,
+            };
+        }
+        self.insert_general(pool, seq, data)
+    }
+
+    /// [`insert`](Self::insert) for any position: skips what is held, fills gaps, evicts
+    /// out-of-order buffers for in-order data when nothing else is free.
+    fn insert_general(
+        &mut self,
+        pool: &mut Segments<'_, '_>,
+        seq: SeqNumber,
+        data: &[u8],
+    ) -> RecvStored {
+        let mut result = RecvStored::default();
         let end = seq + data.len();
         // Skip what was already read.
         let mut cur = seq.max(self.read);
@@ -1448,6 +1496,34 @@ mod tests {
             rq.insert(&mut pool, SeqNumber(1000), &data[..350]).stored,
             0
         );
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn in_order_stream_fills_buffers_then_stops_at_the_limit() {
+        let mut bytes = [0u8; 8 * 100];
+        let mut q = [SocketQuota::new(0, 2, 0)];
+        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
+        let mut pool = Segments::new(&mut ledger, &mut packets);
+        let start = SeqNumber(u32::MAX - 120);
+        let mut rq = RecvQueue::<8>::new(0, start);
+        let data: Vec<u8> = (0..210u32).map(|i| (i * 7 % 251) as u8).collect();
+        // Each segment continues the newest buffer: 70 + 70 bytes share buffers, the third
+        // gets the 60 bytes left under the 2-buffer limit.
+        assert_eq!(rq.insert(&mut pool, start, &data[..70]).stored, 70);
+        assert_eq!(rq.insert(&mut pool, start + 70, &data[70..140]).stored, 70);
+        assert_eq!(rq.buffers(), 2);
+        assert_eq!(rq.insert(&mut pool, start + 140, &data[140..]).stored, 60);
+        assert_eq!(pool.stats().limit_refusals, 1);
+        assert_eq!(rq.readable(), 200);
+        let mut out = [0u8; 300];
+        assert_eq!(rq.read(&mut pool, &mut out[..130]), 130);
+        // Reading freed the first buffer: the stream continues into a new one.
+        assert_eq!(rq.insert(&mut pool, start + 200, &data[200..]).stored, 10);
+        assert_eq!(rq.read(&mut pool, &mut out[130..]), 80);
+        assert_eq!(&out[..210], &data[..]);
+        rq.clear(&mut pool);
         assert_eq!(pool.stats().in_use, 0);
     }
 
