@@ -912,62 +912,22 @@ impl<const N: usize> RecvQueue<N> {
         seq: SeqNumber,
         data: &[u8],
     ) -> RecvStored {
-        if data.len() > i32::MAX as usize {
-            return RecvStored::default();
-        }
-        // Data that continues the newest entry (a bulk in-order stream): appended without
-        // walking the queue.
-        let n = usize::from(self.len);
-        let newest = n.checked_sub(1).and_then(|i| self.get(i));
-        if newest.map_or(self.read, |b| b.end_seq()) == seq && !data.is_empty() {
-            let mut taken = 0;
-            if let Some(mut b) = newest {
-                taken = Self::append(pool, &mut b, data);
-                self.set(n - 1, b);
-            }
-            while taken < data.len() && usize::from(self.len) < N {
-                let Ok(buf) = pool.alloc(usize::from(self.socket), QueueKind::Recv, seq + taken)
-                else {
-                    break;
-                };
-                let mut b = RecvBuf {
-                    index: buf.into_index(),
-                    start: 0,
-                    len: 0,
-                    seq: seq + taken,
-                };
-                let k = Self::append(pool, &mut b, data.get(taken..).unwrap_or(&[]));
-                if k == 0 {
-                    pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
-                    break;
-                }
-                self.set(usize::from(self.len), b);
-                self.len += 1;
-                taken += k;
-            }
-            // What did not fit is dropped: the general path would fail the same way, as no
-            // buffer lies above the newest to be evicted.
-            return RecvStored {
-                stored: taken,
-                reneged_from: None,
-            };
-        }
-        self.insert_general(pool, seq, data)
-    }
-
-    /// [`insert`](Self::insert) for any position: skips what is held, fills gaps, evicts
-    /// out-of-order buffers for in-order data when nothing else is free.
-    fn insert_general(
-        &mut self,
-        pool: &mut Segments<'_, '_>,
-        seq: SeqNumber,
-        data: &[u8],
-    ) -> RecvStored {
         let mut result = RecvStored::default();
+        if data.len() > i32::MAX as usize {
+            return result;
+        }
         let end = seq + data.len();
         // Skip what was already read.
         let mut cur = seq.max(self.read);
-        let mut i = 0;
+        // Data at or beyond the end of the newest buffer (the bulk in-order stream) starts
+        // after every buffer: no walk.
+        let mut i = match usize::from(self.len)
+            .checked_sub(1)
+            .and_then(|j| self.get(j))
+        {
+            Some(newest) if seq_ge(cur, newest.end_seq()) => usize::from(self.len),
+            _ => 0,
+        };
         while cur < end {
             // Skip buffers entirely before `cur`.
             while self.get(i).is_some_and(|b| seq_ge(cur, b.end_seq())) {
@@ -998,7 +958,6 @@ impl<const N: usize> RecvQueue<N> {
                     continue;
                 }
             }
-            let in_order = cur == self.read + self.readable();
             let buf = loop {
                 let got = if usize::from(self.len) < N {
                     pool.alloc(usize::from(self.socket), QueueKind::Recv, cur)
@@ -1006,7 +965,10 @@ impl<const N: usize> RecvQueue<N> {
                 } else {
                     None
                 };
-                if got.is_some() || !in_order || usize::from(self.len) <= i {
+                // Only in-order data (it continues what is readable) evicts; evicting buffers
+                // above `cur` does not change that.
+                if got.is_some() || usize::from(self.len) <= i || cur != self.read + self.readable()
+                {
                     break got;
                 }
                 // Make room: evict the highest out-of-order buffer (above `cur`).
