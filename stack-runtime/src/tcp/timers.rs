@@ -166,6 +166,12 @@ impl Timers {
     /// The earliest armed timer and its deadline; among timers due at the same instant, the
     /// first of [`PRIORITY`].
     fn earliest(&self) -> Option<(Instant, usize)> {
+        // Usually at most one timer runs (retransmission while data is in flight, or the
+        // delayed ACK): no priority walk for it.
+        if self.armed & self.armed.wrapping_sub(1) == 0 {
+            let i = self.armed.trailing_zeros() as usize;
+            return self.at.get(i).map(|&t| (t, i));
+        }
         let mut next: Option<(Instant, usize)> = None;
         for i in PRIORITY {
             if let Some(t) = self.get(i)
