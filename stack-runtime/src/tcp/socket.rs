@@ -935,8 +935,7 @@ impl TcpSlot {
             if seg.control != Control::Rst {
                 self.ack_now = true;
                 if self.state == TcpState::TimeWait && seg.control == Control::Fin {
-                    self.timers
-                        .enter_time_wait(&ctx.config.timer_config(), ctx.now);
+                    self.enter_time_wait(ctx);
                 }
             }
             bump(&mut ctx.stats.tcp_out_of_window);
@@ -1013,8 +1012,7 @@ impl TcpSlot {
                 // A retransmitted FIN: acknowledge again (TIME-WAIT restarts its timer).
                 self.ack_now = true;
                 if self.state == TcpState::TimeWait {
-                    self.timers
-                        .enter_time_wait(&ctx.config.timer_config(), ctx.now);
+                    self.enter_time_wait(ctx);
                 }
             }
         }
@@ -1311,6 +1309,7 @@ impl TcpSlot {
         }
     }
 
+    /// Enter TIME-WAIT, or restart its timer when already there (a retransmitted FIN).
     fn enter_time_wait(&mut self, ctx: &mut Ctx<'_, '_>) {
         self.state = TcpState::TimeWait;
         self.sendq.clear(&mut ctx.pool);
