@@ -371,6 +371,42 @@ mod tests {
     }
 
     #[test]
+    fn changes_counts_what_an_address_depends_on() {
+        let mut e = [ArpEntry::EMPTY; 2];
+        let mut c = ArpCache::new(&mut e, ArpConfig::default());
+        let t0 = Instant::from_secs(10);
+        let mut last = c.changes();
+        let mut changed = |c: &ArpCache<'_>| {
+            let now = c.changes();
+            let moved = now != last;
+            last = now;
+            moved
+        };
+        assert_eq!(c.lookup(A, t0), Lookup::SendRequest);
+        assert!(changed(&c), "new pending entry");
+        assert_eq!(c.lookup(A, t0), Lookup::Pending);
+        assert!(!changed(&c));
+        c.fill(A, MAC, t0, false);
+        assert!(changed(&c), "resolved");
+        assert_eq!(c.lookup(A, t0), Lookup::Found(MAC));
+        assert!(!changed(&c), "a hit changes nothing");
+        assert_eq!(c.poll(t0 + Duration::from_secs(1)), None);
+        assert!(!changed(&c), "nothing due");
+        let refresh = c.poll(t0 + Duration::from_secs(55));
+        assert!(matches!(refresh, Some(ArpAction::Request { .. })));
+        assert!(changed(&c), "refresh started");
+        assert_eq!(c.poll(t0 + Duration::from_secs(60)), None);
+        assert!(changed(&c), "expired");
+        assert_eq!(
+            c.lookup(A, t0 + Duration::from_secs(60)),
+            Lookup::SendRequest
+        );
+        assert!(changed(&c));
+        c.clear();
+        assert!(changed(&c), "cleared");
+    }
+
+    #[test]
     fn fill_refresh_and_age() {
         let mut e = [ArpEntry::EMPTY; 2];
         let mut c = ArpCache::new(&mut e, ArpConfig::default());
