@@ -70,7 +70,11 @@ impl Arrays {
                 timestamps: false,
                 sack: false,
                 send_buffers: n,
-                recv_buffers: n,
+                // The receive window is one buffer less than the receive limit (the stack
+                // keeps one for a partly filled buffer), so n + 1 buffers offer the n × MSS
+                // window smoltcp's n × MSS receive buffer offers (at most 31 × MSS: the queue
+                // holds 32 buffers).
+                recv_buffers: n + 1,
                 ..TcpConfig::default()
             },
             seed: [7; 16],
