@@ -42,12 +42,13 @@ use crate::time::{Duration, Instant};
 use crate::wire::checksum;
 use crate::wire::tcp::{Control, MAX_WINDOW_SHIFT, Repr, SackRanges, SeqNumber, Timestamp};
 
-/// Pool buffers one socket's send queue can hold (the handle array of its [`SendQueue`]); the
-/// profile's send-buffer limit is at most this many buffers.
-pub const SEND_QUEUE_BUFFERS: usize = 32;
-/// Pool buffers one socket's receive queue can hold; the receive window is at most this many
-/// buffers.
-pub const RECV_QUEUE_BUFFERS: usize = 32;
+/// Pool buffers one socket's send queue can hold: only a sanity bound (a queue is a chain
+/// through its buffers, its count a byte), above what a packet pool of at most
+/// [`crate::pool::MAX_BUFFERS`] can give TCP; the socket's limit and the cap are what bind.
+pub const SEND_QUEUE_BUFFERS: usize = super::segment_pool::MAX_QUEUE_BUFFERS;
+/// Pool buffers one socket's receive queue can hold: a sanity bound like
+/// [`SEND_QUEUE_BUFFERS`]; the receive window is set by the socket's limit.
+pub const RECV_QUEUE_BUFFERS: usize = super::segment_pool::MAX_QUEUE_BUFFERS;
 /// Out-of-order ranges one socket remembers (the bounded out-of-order queue).
 pub const OUT_OF_ORDER_RANGES: usize = 8;
 /// SACKed ranges the sender's scoreboard keeps.
@@ -304,7 +305,7 @@ pub(crate) struct Ctx<'c, 'p> {
 /// over several pool buffers. Copied once into the driver's buffer by [`Payload::copy_to`].
 #[derive(Debug, Clone, Copy)]
 pub struct Payload<'p, 'q> {
-    queue: &'q SendQueue<SEND_QUEUE_BUFFERS>,
+    queue: &'q SendQueue,
     pool: &'q Segments<'q, 'p>,
     seq: SeqNumber,
     len: usize,
@@ -403,8 +404,8 @@ pub struct TcpSlot {
     timed: Option<(SeqNumber, Instant)>,
     latest_ooo: Option<SeqNumber>,
 
-    sendq: SendQueue<SEND_QUEUE_BUFFERS>,
-    recvq: RecvQueue<RECV_QUEUE_BUFFERS>,
+    sendq: SendQueue,
+    recvq: RecvQueue,
     asm: Assembler<OUT_OF_ORDER_RANGES>,
     reporter: SackReporter,
     board: Scoreboard<SCOREBOARD_RANGES>,

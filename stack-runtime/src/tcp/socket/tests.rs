@@ -63,7 +63,9 @@ fn plain_config() -> TcpConfig {
 
 impl Harness {
     fn new(config: TcpConfig) -> Harness {
-        let bytes: &'static mut [u8] = Box::leak(vec![0u8; 64 * MSS].into_boxed_slice());
+        // Packet buffers of one MSS of payload plus the queues' metadata tail.
+        let packet = MSS + crate::tcp::segment_pool::META_BYTES;
+        let bytes: &'static mut [u8] = Box::leak(vec![0u8; 64 * packet].into_boxed_slice());
         let quotas: &'static mut [SocketQuota] = Box::leak(Box::new([SocketQuota::new(
             config.send_buffers,
             config.recv_buffers,
@@ -71,7 +73,7 @@ impl Harness {
         )]));
         Harness {
             pool: SegmentPool::new(quotas, MSS, 64, 0),
-            packets: PacketPool::new(bytes, MSS),
+            packets: PacketPool::new(bytes, packet),
             stats: Stats::new(),
             config,
             challenge: ChallengeLimiter::new(),
