@@ -1342,3 +1342,19 @@ fn rfc1122_4_2_3_4_override_timeout_sends_what_fits_a_small_window() {
     h.out_none();
     assert_eq!(h.sock.next_deadline(), None);
 }
+
+#[test]
+fn tmp_print_sizes() {
+    use core::mem::size_of;
+    std::eprintln!("slot {}", size_of::<TcpSlot>());
+    std::eprintln!("sendq {}", size_of::<SendQueue>());
+    std::eprintln!("recvq {}", size_of::<RecvQueue>());
+    std::eprintln!("asm {}", size_of::<Assembler<OUT_OF_ORDER_RANGES>>());
+    std::eprintln!("reporter {}", size_of::<SackReporter>());
+    std::eprintln!("board {}", size_of::<Scoreboard<SCOREBOARD_RANGES>>());
+    std::eprintln!("marks {}", size_of::<RecoveryMarks>());
+    std::eprintln!("rtt {}", size_of::<RttEstimator>());
+    std::eprintln!("cc {}", size_of::<Congestion>());
+    std::eprintln!("timers {}", size_of::<Timers>());
+    std::eprintln!("timed {}", size_of::<Option<(SeqNumber, Instant)>>());
+}
