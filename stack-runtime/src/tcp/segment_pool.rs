@@ -1666,6 +1666,121 @@ mod tests {
         }
 
         #[test]
+        fn recv_chain_matches_a_byte_model(
+            start in proptest::num::u32::ANY,
+            ops in proptest::collection::vec((0usize..4, 0usize..600, 1usize..200), 0..60),
+        ) {
+            // Ample limits, so nothing is dropped: every byte must be stored exactly once,
+            // whatever the order, the overlaps and the partial reads.
+            const STREAM: usize = 600;
+            const SIZE: usize = 50;
+            let stream: Vec<u8> = (0..STREAM as u32).map(|i| (i * 29 + 7) as u8).collect();
+            let mut bytes = [0u8; 80 * (SIZE + META_BYTES)];
+            let mut q = [SocketQuota::new(0, 80, 0)];
+            let mut packets = PacketPool::new(&mut bytes, SIZE + META_BYTES);
+            let mut ledger = SegmentPool::new(&mut q, SIZE, 80, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
+            let mut rq = RecvQueue::new(0, SeqNumber(start));
+            let mut held = [false; STREAM]; // received, not yet read
+            let mut read = 0usize;
+            for (kind, a, b) in ops {
+                if kind < 3 {
+                    let (off, end) = (a, (a + b).min(STREAM));
+                    let fresh = (off.max(read)..end).filter(|&i| !held[i]).count();
+                    let r = rq.insert(&mut pool, SeqNumber(start) + off, &stream[off..end]);
+                    proptest::prop_assert_eq!(r.stored, fresh);
+                    proptest::prop_assert_eq!(r.reneged_from, None);
+                    for h in held.iter_mut().take(end).skip(off.max(read)) {
+                        *h = true;
+                    }
+                } else {
+                    let mut out = [0u8; 200];
+                    let n = rq.read(&mut pool, &mut out[..b]);
+                    proptest::prop_assert_eq!(&out[..n], &stream[read..read + n]);
+                    for h in &mut held[read..read + n] {
+                        *h = false;
+                    }
+                    read += n;
+                }
+                let ready = held[read..].iter().take_while(|&&h| h).count();
+                proptest::prop_assert_eq!(rq.readable(), ready);
+                proptest::prop_assert_eq!(rq.has_readable(), ready > 0);
+                proptest::prop_assert_eq!(rq.read_seq(), SeqNumber(start) + read);
+                proptest::prop_assert_eq!(pool.stats().in_use as usize, rq.buffers());
+                // The chain: ascending, disjoint, every buffer holding the stream's bytes at
+                // its sequence number, together exactly the bytes held.
+                let mut index = rq.head;
+                let mut covered = 0;
+                let mut last_end: Option<SeqNumber> = None;
+                for pos in 0..rq.buffers() {
+                    let seq = pool.first_seq(index);
+                    let len = usize::from(pool.data_len(index));
+                    let at = seq - SeqNumber(start);
+                    proptest::prop_assert!(len > 0 && at + len <= STREAM);
+                    if let Some(e) = last_end {
+                        proptest::prop_assert!(seq_ge(seq, e));
+                    }
+                    let from = rq.start_of(index);
+                    proptest::prop_assert_eq!(
+                        &pool.buffer_bytes(index)[from..from + len],
+                        &stream[at..at + len]
+                    );
+                    proptest::prop_assert!(held[at..at + len].iter().all(|&h| h));
+                    covered += len;
+                    last_end = Some(seq + len);
+                    if let Some(next) = rq.after(&pool, index, pos) {
+                        index = next;
+                    }
+                }
+                proptest::prop_assert_eq!(covered, held.iter().filter(|&&h| h).count());
+            }
+            rq.clear(&mut pool);
+            proptest::prop_assert_eq!(pool.stats().in_use, 0);
+            proptest::prop_assert_eq!(pool.packets.stats().in_use, 0);
+        }
+
+        #[test]
+        fn send_queue_beyond_32_buffers_matches_model(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0usize..3000), 0..40),
+        ) {
+            // A 64-buffer send buffer (more than the old fixed array held).
+            let mut bytes = [0u8; 70 * (40 + META_BYTES)];
+            let mut q = [SocketQuota::new(64, 0, 0)];
+            let mut packets = PacketPool::new(&mut bytes, 40 + META_BYTES);
+            let mut ledger = SegmentPool::new(&mut q, 40, 70, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
+            let mut sq = SendQueue::new(0, SeqNumber(u32::MAX - 1000));
+            let mut model: Vec<u8> = Vec::new();
+            let mut next_byte = 0u8;
+            for (write, n) in ops {
+                if write {
+                    let data: Vec<u8> = (0..n).map(|i| next_byte.wrapping_add((i * 3) as u8)).collect();
+                    // Room: 64 buffers, less the acknowledged start of the oldest one.
+                    let room = 64 * 40 - usize::from(sq.head_off) - model.len();
+                    let took = sq.write(&mut pool, &data);
+                    proptest::prop_assert_eq!(took, n.min(room));
+                    model.extend_from_slice(&data[..took]);
+                    next_byte = next_byte.wrapping_add((took * 3) as u8);
+                } else {
+                    let k = n.min(model.len());
+                    proptest::prop_assert_eq!(sq.ack(&mut pool, sq.una() + k), k);
+                    model.drain(..k);
+                }
+                proptest::prop_assert_eq!(sq.len(), model.len());
+                proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
+                let mut off = 0;
+                while off < model.len() {
+                    let seg = sq.segment(&pool, sq.una() + off, 1460).unwrap();
+                    proptest::prop_assert!(!seg.is_empty());
+                    proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
+                    off += seg.len();
+                }
+            }
+            sq.clear(&mut pool);
+            proptest::prop_assert_eq!(pool.packets.stats().in_use, 0);
+        }
+
+        #[test]
         fn recv_queue_delivers_the_stream_once(
             start in proptest::num::u32::ANY,
             segs in proptest::collection::vec((0usize..300, 1usize..80), 0..40),
