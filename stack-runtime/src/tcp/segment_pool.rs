@@ -596,6 +596,16 @@ impl<'v, 'a> Segments<'v, 'a> {
         self.set_meta_field(index, META_LEN, &len.to_le_bytes());
     }
 
+    /// Sequence number of the first byte held in buffer `index` and the bytes held (receive
+    /// queues), in one read of its metadata.
+    pub(crate) fn span(&self, index: u8) -> (SeqNumber, u16) {
+        let [l0, l1, s0, s1, s2, s3] = self.meta_field(index, META_LEN);
+        (
+            SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
+            u16::from_le_bytes([l0, l1]),
+        )
+    }
+
     /// Sequence number of the first byte held in buffer `index` (receive queues).
     pub(crate) fn first_seq(&self, index: u8) -> SeqNumber {
         SeqNumber(u32::from_le_bytes(self.meta_field(index, META_SEQ)))
@@ -861,6 +871,9 @@ pub struct RecvQueue {
     /// Pool buffer number of the buffer with the lowest sequence numbers (valid when
     /// `count > 0`).
     head: u8,
+    /// Pool buffer number of the buffer with the highest sequence numbers (valid when
+    /// `count > 0`): in-order data usually goes there.
+    tail: u8,
     /// Buffers in the chain (ascending by sequence number, disjoint).
     count: u8,
     /// Offset of the first byte held in the head buffer (0 for every other buffer).
@@ -877,6 +890,7 @@ impl RecvQueue {
         RecvQueue {
             socket,
             head: 0,
+            tail: 0,
             count: 0,
             head_start: 0,
             read: rcv_nxt,
@@ -895,7 +909,8 @@ impl RecvQueue {
 
     /// Sequence number just past the bytes of buffer `index`.
     fn end_of(pool: &Segments<'_, '_>, index: u8) -> SeqNumber {
-        pool.first_seq(index) + usize::from(pool.data_len(index))
+        let (seq, len) = pool.span(index);
+        seq + usize::from(len)
     }
 
     /// The buffer after `index`, the `pos`-th of the chain (`None` after the last).
@@ -911,21 +926,25 @@ impl RecvQueue {
         n
     }
 
-    /// Recount the bytes contiguous from the read position.
-    fn recount(&mut self, pool: &Segments<'_, '_>) {
-        let mut at = self.read;
-        let mut index = self.head;
-        for pos in 0..usize::from(self.count) {
-            if pool.first_seq(index) != at {
+    /// `n` bytes were stored at the readable end: count them, and the buffers from `next` (the
+    /// `pos`-th) on that they join to the readable stream.
+    fn grow_ready(
+        &mut self,
+        pool: &Segments<'_, '_>,
+        n: usize,
+        mut next: Option<u8>,
+        mut pos: usize,
+    ) {
+        self.ready = self.ready.saturating_add(n as u32);
+        while let Some(b) = next {
+            let (seq, len) = pool.span(b);
+            if seq != self.read + self.readable() {
                 break;
             }
-            at = Self::end_of(pool, index);
-            match self.after(pool, index, pos) {
-                Some(next) => index = next,
-                None => break,
-            }
+            self.ready = self.ready.saturating_add(u32::from(len));
+            next = self.after(pool, b, pos);
+            pos += 1;
         }
-        self.ready = (at - self.read) as u32;
     }
 
     /// Next sequence number the application will read.
@@ -967,9 +986,14 @@ impl RecvQueue {
         let mut cur = seq.max(self.read);
         // The walk: `next` is the `pos`-th buffer of the chain (the first not entirely before
         // `cur`), `prev` the one before it.
-        let mut prev: Option<u8> = None;
-        let mut next = (self.count > 0).then_some(self.head);
-        let mut pos = 0usize;
+        let (mut prev, mut next, mut pos) = if self.count == 0 {
+            (None, None, 0)
+        } else if seq_ge(cur, Self::end_of(pool, self.tail)) {
+            // At or beyond the end of everything held (in-order data, usually): no walk.
+            (Some(self.tail), None, usize::from(self.count))
+        } else {
+            (None, Some(self.head), 0usize)
+        };
         while cur < end {
             // Skip buffers entirely before `cur`.
             while let Some(n) = next
@@ -991,6 +1015,7 @@ impl RecvQueue {
             let piece = data.get(from..to).unwrap_or(&[]);
             // Fill the room left in the buffer that ends exactly here, so that small segments
             // do not each take a whole buffer.
+            let in_order = cur == self.read + self.readable();
             if let Some(p) = prev
                 && Self::end_of(pool, p) == cur
             {
@@ -998,10 +1023,12 @@ impl RecvQueue {
                 cur += n;
                 result.stored += n;
                 if n > 0 {
+                    if in_order {
+                        self.grow_ready(pool, n, next, pos);
+                    }
                     continue;
                 }
             }
-            let in_order = cur == self.read + self.readable();
             let got = loop {
                 let got = if usize::from(self.count) < MAX_QUEUE_BUFFERS {
                     pool.alloc(usize::from(self.socket), QueueKind::Recv, cur)
@@ -1040,14 +1067,17 @@ impl RecvQueue {
                 }
             }
             pool.set_next_buffer(index, next.unwrap_or(NO_BUFFER));
+            if next.is_none() {
+                self.tail = index;
+            }
             self.count += 1;
             prev = Some(index);
             pos += 1;
             cur += n;
             result.stored += n;
-        }
-        if result.stored > 0 {
-            self.recount(pool);
+            if in_order {
+                self.grow_ready(pool, n, next, pos);
+            }
         }
         result
     }
@@ -1067,6 +1097,8 @@ impl RecvQueue {
         self.count = self.count.saturating_sub(1);
         if self.count == 0 {
             self.head_start = 0;
+        } else {
+            self.tail = before;
         }
         last
     }
