@@ -88,6 +88,8 @@
 //! peer retransmits). Reservations move no bytes: they only decide who may take the last
 //! buffers.
 
+use core::cell::Cell;
+
 use super::seq_ge;
 use crate::pool::PacketPool;
 use crate::wire::tcp::SeqNumber;
@@ -108,8 +110,11 @@ pub const META_BYTES: usize = 7;
 const META_NEXT: usize = 0;
 const META_LEN: usize = 1;
 const META_SEQ: usize = 3;
-/// The link written after the last buffer of a chain (queues bound every walk by their
-/// buffer count rather than look for it, so buffer number 255 stays usable).
+const _: () =
+    assert!(META_LEN == META_NEXT + 1 && META_SEQ == META_LEN + 2 && META_SEQ + 4 == META_BYTES);
+/// The link a receive queue writes after its last buffer (queues bound every walk by their
+/// buffer count rather than look for it, so buffer number 255 stays usable; a send queue does
+/// not even write it).
 pub(crate) const NO_BUFFER: u8 = u8::MAX;
 
 /// Which of a socket's queues a buffer belongs to (each has its own limit).
@@ -544,76 +549,93 @@ impl<'v, 'a> Segments<'v, 'a> {
         n
     }
 
-    /// The metadata tail of buffer `index`: its last [`META_BYTES`] bytes (empty when out of
+    /// The metadata tail of buffer `index`: its last [`META_BYTES`] bytes (`None` when out of
     /// range).
-    fn meta(&self, index: u8) -> &[u8] {
-        let b = self.packets.buffer_at(index);
-        b.get(b.len().saturating_sub(META_BYTES)..).unwrap_or(&[])
+    fn meta(&self, index: u8) -> Option<&[u8; META_BYTES]> {
+        self.packets.buffer_tail(index)
     }
 
     /// The metadata tail of buffer `index`, mutable.
-    fn meta_mut(&mut self, index: u8) -> &mut [u8] {
-        let b = self.packets.buffer_at_mut(index);
-        let from = b.len().saturating_sub(META_BYTES);
-        b.get_mut(from..).unwrap_or(&mut [])
-    }
-
-    /// Bytes `at..at + N` of buffer `index`'s metadata (zeros when out of range).
-    fn meta_field<const N: usize>(&self, index: u8, at: usize) -> [u8; N] {
-        let mut field = [0; N];
-        if let Some(bytes) = self.meta(index).get(at..at + N) {
-            field.copy_from_slice(bytes);
-        }
-        field
-    }
-
-    /// Store `field` at `at` in buffer `index`'s metadata (nothing when out of range).
-    fn set_meta_field(&mut self, index: u8, at: usize, field: &[u8]) {
-        if let Some(bytes) = self.meta_mut(index).get_mut(at..at + field.len()) {
-            bytes.copy_from_slice(field);
-        }
+    fn meta_mut(&mut self, index: u8) -> Option<&mut [u8; META_BYTES]> {
+        self.packets.buffer_tail_mut(index)
     }
 
     /// The buffer after `index` in its queue's chain ([`NO_BUFFER`] after the last; queues
     /// bound every walk by their buffer count, so buffer number 255 is usable too).
     pub(crate) fn next_buffer(&self, index: u8) -> u8 {
-        let [next] = self.meta_field(index, META_NEXT);
-        next
+        self.meta(index).map_or(NO_BUFFER, |m| m[META_NEXT])
     }
 
     /// Link buffer `next` after `index`.
     pub(crate) fn set_next_buffer(&mut self, index: u8, next: u8) {
-        self.set_meta_field(index, META_NEXT, &[next]);
+        if let Some(m) = self.meta_mut(index) {
+            m[META_NEXT] = next;
+        }
     }
 
     /// Bytes held in buffer `index` (receive queues; from the queue's start offset).
+    #[cfg(test)]
     pub(crate) fn data_len(&self, index: u8) -> u16 {
-        u16::from_le_bytes(self.meta_field(index, META_LEN))
+        self.span(index).1
     }
 
     /// Record the bytes held in buffer `index`.
     pub(crate) fn set_data_len(&mut self, index: u8, len: u16) {
-        self.set_meta_field(index, META_LEN, &len.to_le_bytes());
+        if let Some(m) = self.meta_mut(index) {
+            [m[META_LEN], m[META_LEN + 1]] = len.to_le_bytes();
+        }
     }
 
     /// Sequence number of the first byte held in buffer `index` and the bytes held (receive
     /// queues), in one read of its metadata.
     pub(crate) fn span(&self, index: u8) -> (SeqNumber, u16) {
-        let [l0, l1, s0, s1, s2, s3] = self.meta_field(index, META_LEN);
-        (
-            SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
-            u16::from_le_bytes([l0, l1]),
-        )
+        match self.meta(index) {
+            Some(&[_, l0, l1, s0, s1, s2, s3]) => (
+                SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
+                u16::from_le_bytes([l0, l1]),
+            ),
+            None => (SeqNumber(0), 0),
+        }
+    }
+
+    /// The next buffer, the first sequence number and the bytes held of buffer `index`, in
+    /// one read of its metadata.
+    pub(crate) fn link(&self, index: u8) -> (u8, SeqNumber, u16) {
+        match self.meta(index) {
+            Some(&[next, l0, l1, s0, s1, s2, s3]) => (
+                next,
+                SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
+                u16::from_le_bytes([l0, l1]),
+            ),
+            None => (NO_BUFFER, SeqNumber(0), 0),
+        }
     }
 
     /// Sequence number of the first byte held in buffer `index` (receive queues).
     pub(crate) fn first_seq(&self, index: u8) -> SeqNumber {
-        SeqNumber(u32::from_le_bytes(self.meta_field(index, META_SEQ)))
+        self.span(index).0
+    }
+
+    /// Record the bytes held in buffer `index`, the first being sequence number `seq`, and the
+    /// buffer after it, in one write of its metadata.
+    pub(crate) fn set_span(&mut self, index: u8, seq: SeqNumber, len: u16, next: u8) {
+        if let Some(m) = self.meta_mut(index) {
+            let [l0, l1] = len.to_le_bytes();
+            let [s0, s1, s2, s3] = seq.0.to_le_bytes();
+            *m = [next, l0, l1, s0, s1, s2, s3];
+        }
     }
 
     /// Record the sequence number of the first byte held in buffer `index`.
     pub(crate) fn set_first_seq(&mut self, index: u8, seq: SeqNumber) {
-        self.set_meta_field(index, META_SEQ, &seq.0.to_le_bytes());
+        if let Some(m) = self.meta_mut(index) {
+            [
+                m[META_SEQ],
+                m[META_SEQ + 1],
+                m[META_SEQ + 2],
+                m[META_SEQ + 3],
+            ] = seq.0.to_le_bytes();
+        }
     }
 
     /// The bytes held in `buf`.
@@ -664,7 +686,8 @@ pub const MAX_QUEUE_BUFFERS: usize = u8::MAX as usize;
 /// every buffer but the newest is full: the queue keeps the first and last buffer numbers,
 /// the count and the offset of SND.UNA in the oldest buffer, and finds any byte by arithmetic
 /// and a walk along the chain (each buffer names the next in its metadata tail, see
-/// [`META_BYTES`]). Its size does not depend on the window: 16 bytes.
+/// [`META_BYTES`]), from the last buffer a lookup reached when that is not past the one
+/// wanted. Its size does not depend on the window: 20 bytes.
 #[derive(Debug)]
 pub struct SendQueue {
     /// The owning socket's index in the quota table.
@@ -677,6 +700,10 @@ pub struct SendQueue {
     count: u8,
     /// Offset of the byte at SND.UNA in the oldest buffer.
     head_off: u16,
+    /// The last buffer a lookup reached: its position from the oldest and its number (valid
+    /// while its position is below `count`). Segments go out in sequence order, so the next
+    /// lookup starts from here rather than walk the chain from the oldest buffer again.
+    cursor: Cell<[u8; 2]>,
     una: SeqNumber,
     end: SeqNumber,
 }
@@ -691,6 +718,7 @@ impl SendQueue {
             tail: 0,
             count: 0,
             head_off: 0,
+            cursor: Cell::new([0; 2]),
             una: snd_una,
             end: snd_una,
         }
@@ -730,10 +758,17 @@ impl SendQueue {
         if i + 1 == count {
             return Some(self.tail);
         }
-        let mut index = self.head;
-        for _ in 0..i {
+        let [at, buf] = self.cursor.get();
+        let (mut pos, mut index) = if usize::from(at) <= i && usize::from(at) < count {
+            (usize::from(at), buf)
+        } else {
+            (0, self.head)
+        };
+        while pos < i {
             index = pool.next_buffer(index);
+            pos += 1;
         }
+        self.cursor.set([pos as u8, index]);
         Some(index)
     }
 
@@ -761,9 +796,10 @@ impl SendQueue {
                 break;
             }
             taken += n;
-            pool.set_next_buffer(index, NO_BUFFER);
+            // Its own link stays unwritten until a buffer follows: walks stop at `count`.
             if self.count == 0 {
                 self.head = index;
+                self.cursor.set([0, index]);
             } else {
                 pool.set_next_buffer(self.tail, index);
             }
@@ -804,6 +840,12 @@ impl SendQueue {
         } else {
             (at - whole * size) as u16
         };
+        // The cursor's buffer moved `whole` places closer to the oldest, or was freed.
+        let [pos, buf] = self.cursor.get();
+        self.cursor.set(match usize::from(pos).checked_sub(whole) {
+            Some(pos) => [pos as u8, buf],
+            None => [0, self.head],
+        });
         self.una = ack;
         released
     }
@@ -918,10 +960,14 @@ impl RecvQueue {
         (pos + 1 < usize::from(self.count)).then(|| pool.next_buffer(index))
     }
 
-    /// Append as much of `data` as fits to buffer `index`; returns the bytes taken.
-    fn append(&self, pool: &mut Segments<'_, '_>, index: u8, data: &[u8]) -> usize {
-        let len = pool.data_len(index);
-        let n = pool.write_at(index, self.start_of(index) + usize::from(len), data);
+    /// Append as much of `data` as fits to buffer `index`, which holds `len` bytes; returns the
+    /// bytes taken.
+    fn append(&self, pool: &mut Segments<'_, '_>, index: u8, len: u16, data: &[u8]) -> usize {
+        let at = self.start_of(index) + usize::from(len);
+        if at >= pool.buffer_size() {
+            return 0;
+        }
+        let n = pool.write_at(index, at, data);
         pool.set_data_len(index, len + n as u16);
         n
     }
@@ -1017,9 +1063,10 @@ impl RecvQueue {
             // do not each take a whole buffer.
             let in_order = cur == self.read + self.readable();
             if let Some(p) = prev
-                && Self::end_of(pool, p) == cur
+                && let (p_seq, p_len) = pool.span(p)
+                && p_seq + usize::from(p_len) == cur
             {
-                let n = self.append(pool, p, piece);
+                let n = self.append(pool, p, p_len, piece);
                 cur += n;
                 result.stored += n;
                 if n > 0 {
@@ -1056,9 +1103,8 @@ impl RecvQueue {
                 pool.release(index, usize::from(self.socket), QueueKind::Recv);
                 break;
             }
-            pool.set_data_len(index, n as u16);
-            pool.set_first_seq(index, cur);
             // Link it between `prev` and `next`.
+            pool.set_span(index, cur, n as u16, next.unwrap_or(NO_BUFFER));
             match prev {
                 Some(p) => pool.set_next_buffer(p, index),
                 None => {
@@ -1066,7 +1112,6 @@ impl RecvQueue {
                     self.head_start = 0;
                 }
             }
-            pool.set_next_buffer(index, next.unwrap_or(NO_BUFFER));
             if next.is_none() {
                 self.tail = index;
             }
@@ -1109,11 +1154,11 @@ impl RecvQueue {
         let mut copied = 0;
         while copied < out.len() && self.count > 0 {
             let index = self.head;
-            if pool.first_seq(index) != self.read {
+            let (next, seq, len) = pool.link(index);
+            if seq != self.read {
                 break;
             }
             let start = usize::from(self.head_start);
-            let len = pool.data_len(index);
             let bytes = pool
                 .buffer_bytes(index)
                 .get(start..start + usize::from(len))
@@ -1126,7 +1171,7 @@ impl RecvQueue {
             self.read += n;
             if n == usize::from(len) {
                 // Read entirely: the next buffer becomes the head.
-                self.head = pool.next_buffer(index);
+                self.head = next;
                 pool.release(index, usize::from(self.socket), QueueKind::Recv);
                 self.count -= 1;
                 self.head_start = 0;
@@ -1633,7 +1678,7 @@ mod tests {
         assert!(core::mem::size_of::<SocketQuota>() <= 10);
         // A few cursors, whatever the window: the per-buffer state is in the buffers.
         assert!(core::mem::size_of::<RecvQueue>() <= 16);
-        assert!(core::mem::size_of::<SendQueue>() <= 16);
+        assert!(core::mem::size_of::<SendQueue>() <= 20);
     }
 
     #[test]

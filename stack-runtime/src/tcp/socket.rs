@@ -422,6 +422,9 @@ impl TcpSlot {
     /// A free slot: all zero bytes (every default is applied by `open` when the slot is
     /// taken), so a table of them is zero-initialised memory (`.bss`), built neither in flash
     /// nor on the call stack.
+    // The send queue's lookup cursor is a `Cell`: a copy of `EMPTY` is a fresh, unshared value,
+    // which is all this constant is used for.
+    #[allow(clippy::declare_interior_mutable_const)]
     pub const EMPTY: TcpSlot = TcpSlot {
         state: TcpState::Closed,
         generation: 0,
