@@ -1,6 +1,7 @@
 //! The RFC 9293 state machine of one connection, assembled from the building blocks of
 //! [`super`]: [`SendQueue`]/[`RecvQueue`] over the packet pool ([`Segments`]), the
-//! [`Assembler`] and [`SackReporter`] on the receive side, the [`Scoreboard`] with
+//! [`Assembler`] and [`sack::SackReporter`](super::sack::SackReporter) on the receive side,
+//! the [`sack::Scoreboard`](super::sack::Scoreboard) with
 //! [`Congestion`] and [`RttEstimator`] on the send side, and the [`Timers`].
 //!
 //! A [`TcpSlot`] is one entry of the caller-provided socket table. The stack drives it with two
