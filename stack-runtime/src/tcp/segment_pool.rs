@@ -265,12 +265,6 @@ impl SegmentBuf {
     pub fn kind(&self) -> QueueKind {
         self.kind
     }
-
-    /// The buffer number, for a queue that keeps numbers rather than handles (and returns
-    /// the buffer with [`Segments::release`]).
-    pub(crate) fn into_index(self) -> u8 {
-        self.index
-    }
 }
 
 /// Who may take packet buffers for TCP data: the cap, the frame reserve, every socket's
@@ -514,6 +508,12 @@ impl<'v, 'a> Segments<'v, 'a> {
             len: 0,
             seq,
         })
+    }
+
+    /// Take a packet buffer for `socket`'s `kind` queue and return its number (for a queue
+    /// that keeps numbers rather than handles, and returns it with [`Segments::release`]).
+    pub(crate) fn alloc_index(&mut self, socket: usize, kind: QueueKind) -> Result<u8, AllocError> {
+        self.pool.alloc_index(self.packets, socket, kind)
     }
 
     /// Return a buffer. Consumes the handle.
@@ -785,11 +785,9 @@ impl SendQueue {
             taken += pool.write_at(self.tail, used, data);
         }
         while taken < data.len() && usize::from(self.count) < MAX_QUEUE_BUFFERS {
-            let Ok(buf) = pool.alloc(usize::from(self.socket), QueueKind::Send, self.end + taken)
-            else {
+            let Ok(index) = pool.alloc_index(usize::from(self.socket), QueueKind::Send) else {
                 break;
             };
-            let index = buf.into_index();
             let n = pool.write_at(index, 0, data.get(taken..).unwrap_or(&[]));
             if n == 0 {
                 pool.release(index, usize::from(self.socket), QueueKind::Send);
@@ -1032,10 +1030,16 @@ impl RecvQueue {
         let mut cur = seq.max(self.read);
         // The walk: `next` is the `pos`-th buffer of the chain (the first not entirely before
         // `cur`), `prev` the one before it.
+        // The first sequence number and length of `prev` when already read (used once: its
+        // length changes as data is appended).
+        let mut prev_span = None;
         let (mut prev, mut next, mut pos) = if self.count == 0 {
             (None, None, 0)
-        } else if seq_ge(cur, Self::end_of(pool, self.tail)) {
+        } else if let (t_seq, t_len) = pool.span(self.tail)
+            && seq_ge(cur, t_seq + usize::from(t_len))
+        {
             // At or beyond the end of everything held (in-order data, usually): no walk.
+            prev_span = Some((t_seq, t_len));
             (Some(self.tail), None, usize::from(self.count))
         } else {
             (None, Some(self.head), 0usize)
@@ -1063,7 +1067,7 @@ impl RecvQueue {
             // do not each take a whole buffer.
             let in_order = cur == self.read + self.readable();
             if let Some(p) = prev
-                && let (p_seq, p_len) = pool.span(p)
+                && let (p_seq, p_len) = prev_span.take().unwrap_or_else(|| pool.span(p))
                 && p_seq + usize::from(p_len) == cur
             {
                 let n = self.append(pool, p, p_len, piece);
@@ -1078,7 +1082,7 @@ impl RecvQueue {
             }
             let got = loop {
                 let got = if usize::from(self.count) < MAX_QUEUE_BUFFERS {
-                    pool.alloc(usize::from(self.socket), QueueKind::Recv, cur)
+                    pool.alloc_index(usize::from(self.socket), QueueKind::Recv)
                         .ok()
                 } else {
                     None
@@ -1094,10 +1098,9 @@ impl RecvQueue {
                     next = None;
                 }
             };
-            let Some(buf) = got else {
+            let Some(index) = got else {
                 break;
             };
-            let index = buf.into_index();
             let n = pool.write_at(index, 0, piece);
             if n == 0 {
                 pool.release(index, usize::from(self.socket), QueueKind::Recv);
