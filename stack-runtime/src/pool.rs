@@ -271,6 +271,21 @@ impl<'a> PacketPool<'a> {
         self.storage.get(start..start + self.size).unwrap_or(&[])
     }
 
+    /// The last `N` bytes of buffer number `index` (`None` when out of range or when buffers
+    /// are shorter): where the TCP queues keep their per-buffer metadata.
+    pub(crate) fn buffer_tail<const N: usize>(&self, index: u8) -> Option<&[u8; N]> {
+        let end = (usize::from(index) + 1) * self.size;
+        let start = end.checked_sub(N).filter(|_| N <= self.size)?;
+        self.storage.get(start..end)?.try_into().ok()
+    }
+
+    /// The last `N` bytes of buffer number `index`, mutable.
+    pub(crate) fn buffer_tail_mut<const N: usize>(&mut self, index: u8) -> Option<&mut [u8; N]> {
+        let end = (usize::from(index) + 1) * self.size;
+        let start = end.checked_sub(N).filter(|_| N <= self.size)?;
+        self.storage.get_mut(start..end)?.try_into().ok()
+    }
+
     /// The whole of buffer number `index`, mutable (empty when out of range).
     pub(crate) fn buffer_at_mut(&mut self, index: u8) -> &mut [u8] {
         let start = usize::from(index) * self.size;

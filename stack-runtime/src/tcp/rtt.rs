@@ -66,30 +66,47 @@ impl Default for RttConfig {
 }
 
 /// SRTT, RTTVAR and the (backed-off) RTO of one connection.
+///
+/// Every time is kept in `u32` microseconds (28 bytes per connection instead of 64 with
+/// `u64`s and the whole [`RttConfig`]): samples are capped at [`MAX_SAMPLE_MICROS`] (one
+/// hour), so SRTT and RTTVAR always fit, and the configured bounds saturate at `u32::MAX` µs
+/// (about 71 minutes, beyond any sensible `max_rto`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RttEstimator {
-    config: RttConfig,
+    /// Lower bound of the RTO in µs.
+    min_rto: u32,
+    /// Upper bound of the RTO in µs.
+    max_rto: u32,
+    /// Clock granularity G in µs.
+    granularity: u32,
     /// Smoothed RTT in µs (valid when `has_sample`).
-    srtt: u64,
+    srtt: u32,
     /// RTT variation in µs (valid when `has_sample`).
-    rttvar: u64,
-    has_sample: bool,
+    rttvar: u32,
     /// The RTO computed from the estimate (or the initial RTO), before backoff, in µs.
-    base_rto: u64,
-    /// Number of timeouts since the last valid sample.
-    backoffs: u32,
+    base_rto: u32,
+    /// Number of timeouts since the last valid sample (saturating).
+    backoffs: u8,
+    has_sample: bool,
+}
+
+/// `d` in microseconds, saturated to `u32`.
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.total_micros()).unwrap_or(u32::MAX)
 }
 
 impl RttEstimator {
     /// An estimator with no sample yet: RTO = `config.initial_rto`.
     pub fn new(config: RttConfig) -> RttEstimator {
         let mut e = RttEstimator {
-            config,
+            min_rto: micros(config.min_rto),
+            max_rto: micros(config.max_rto),
+            granularity: micros(config.granularity),
             srtt: 0,
             rttvar: 0,
-            has_sample: false,
             base_rto: 0,
             backoffs: 0,
+            has_sample: false,
         };
         e.base_rto = e.clamp(config.initial_rto.total_micros());
         e
@@ -97,72 +114,79 @@ impl RttEstimator {
 
     /// An estimator of a free socket slot: all zero bytes (`new` gives a live one).
     pub(crate) const ZERO: RttEstimator = RttEstimator {
-        config: RttConfig {
-            initial_rto: Duration::ZERO,
-            min_rto: Duration::ZERO,
-            max_rto: Duration::ZERO,
-            granularity: Duration::ZERO,
-        },
+        min_rto: 0,
+        max_rto: 0,
+        granularity: 0,
         srtt: 0,
         rttvar: 0,
-        has_sample: false,
         base_rto: 0,
         backoffs: 0,
+        has_sample: false,
     };
 
     #[inline(never)]
-    fn clamp(&self, rto: u64) -> u64 {
-        let max = self.config.max_rto.total_micros();
-        let min = self.config.min_rto.total_micros().min(max);
-        rto.clamp(min, max)
+    fn clamp(&self, rto: u64) -> u32 {
+        let max = self.max_rto;
+        let min = self.min_rto.min(max);
+        // Within `[min, max]`, so within `u32`.
+        rto.clamp(u64::from(min), u64::from(max)) as u32
     }
 
-    /// The configuration this estimator was built with.
-    pub fn config(&self) -> &RttConfig {
-        &self.config
+    /// The lower bound of the RTO (the configured `min_rto`, at most `max_rto`).
+    pub fn min_rto(&self) -> Duration {
+        Duration::from_micros(u64::from(self.min_rto.min(self.max_rto)))
+    }
+
+    /// The upper bound of the RTO (the configured `max_rto`).
+    pub fn max_rto(&self) -> Duration {
+        Duration::from_micros(u64::from(self.max_rto))
     }
 
     /// The smoothed round-trip time, `None` before the first sample.
     pub fn srtt(&self) -> Option<Duration> {
-        self.has_sample.then(|| Duration::from_micros(self.srtt))
+        self.has_sample
+            .then(|| Duration::from_micros(u64::from(self.srtt)))
     }
 
     /// The round-trip-time variation, `None` before the first sample.
     pub fn rttvar(&self) -> Option<Duration> {
-        self.has_sample.then(|| Duration::from_micros(self.rttvar))
+        self.has_sample
+            .then(|| Duration::from_micros(u64::from(self.rttvar)))
     }
 
     /// Timeouts since the last valid sample (each doubled the RTO).
     pub fn backoffs(&self) -> u32 {
-        self.backoffs
+        u32::from(self.backoffs)
     }
 
     /// The current retransmission timeout, including the exponential backoff, within
     /// `[min_rto, max_rto]`.
     pub fn rto(&self) -> Duration {
         let shifted = if self.backoffs < 64 {
-            super::saturating_shl(self.base_rto, self.backoffs)
+            super::saturating_shl(u64::from(self.base_rto), u32::from(self.backoffs))
         } else {
             u64::MAX
         };
-        Duration::from_micros(self.clamp(shifted))
+        Duration::from_micros(u64::from(self.clamp(shifted)))
     }
 
     /// Feed one valid RTT measurement (RFC 6298 §2.2–§2.4) and end any backoff (RFC 6298 §5,
     /// the note after rule 5.7).
     pub fn sample(&mut self, rtt: Duration) {
+        // At most one hour: every value below fits `u32` microseconds.
         let r = rtt.total_micros().min(MAX_SAMPLE_MICROS);
-        if self.has_sample {
-            let diff = self.srtt.abs_diff(r);
-            self.rttvar = (3 * self.rttvar + diff) / 4;
-            self.srtt = (7 * self.srtt + r) / 8;
+        let (srtt, rttvar) = (u64::from(self.srtt), u64::from(self.rttvar));
+        let (srtt, rttvar) = if self.has_sample {
+            let diff = srtt.abs_diff(r);
+            ((7 * srtt + r) / 8, (3 * rttvar + diff) / 4)
         } else {
-            self.srtt = r;
-            self.rttvar = r / 2;
             self.has_sample = true;
-        }
-        let var_term = (4 * self.rttvar).max(self.config.granularity.total_micros());
-        self.base_rto = self.clamp(self.srtt.saturating_add(var_term));
+            (r, r / 2)
+        };
+        self.srtt = u32::try_from(srtt).unwrap_or(u32::MAX);
+        self.rttvar = u32::try_from(rttvar).unwrap_or(u32::MAX);
+        let var_term = (4 * rttvar).max(u64::from(self.granularity));
+        self.base_rto = self.clamp(srtt.saturating_add(var_term));
         self.backoffs = 0;
     }
 
@@ -187,7 +211,7 @@ impl RttEstimator {
     /// The retransmission timer expired: back off (RFC 6298 §5.5, RTO ← 2·RTO, at most
     /// `max_rto`).
     pub fn on_timeout(&mut self) {
-        if self.rto() < self.config.max_rto {
+        if self.rto() < self.max_rto() {
             self.backoffs = self.backoffs.saturating_add(1);
         }
     }
@@ -197,7 +221,8 @@ impl RttEstimator {
     /// the 1 s initial value.
     pub fn on_handshake_complete(&mut self, syn_retransmitted: bool) {
         if syn_retransmitted && !self.has_sample {
-            self.base_rto = self.clamp(self.base_rto.max(SYN_RETRANSMIT_RTO.total_micros()));
+            self.base_rto =
+                self.clamp(u64::from(self.base_rto).max(SYN_RETRANSMIT_RTO.total_micros()));
             self.backoffs = 0;
         }
     }
@@ -207,7 +232,7 @@ impl RttEstimator {
     /// backed-off RTO is kept until then.
     pub fn reset_estimate(&mut self) {
         if self.has_sample {
-            self.base_rto = self.rto().total_micros();
+            self.base_rto = micros(self.rto());
             self.backoffs = 0;
             self.has_sample = false;
         }

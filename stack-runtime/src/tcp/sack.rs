@@ -72,6 +72,126 @@ pub const fn max_sack_blocks(timestamps: bool) -> usize {
     }
 }
 
+/// What a connection slot keeps of SACK: the real [`SackReporter`], [`Scoreboard`] and
+/// [`RecoveryMarks`] with feature `tcp-sack`, zero-sized stand-ins with the same methods
+/// without it, so that a profile without SACK pays no slot bytes for it (the state machine
+/// never calls them then: its SACK test is the constant `false`).
+#[cfg(feature = "tcp-sack")]
+#[cfg_attr(not(feature = "tcp"), allow(unused_imports))]
+pub(crate) mod slot {
+    pub(crate) use super::{RecoveryMarks, SackReporter, Scoreboard};
+}
+
+/// Zero-sized stand-ins for the SACK state of a connection slot (feature `tcp-sack` off):
+/// they answer as an empty scoreboard, a reporter with nothing to report and marks at
+/// SND.UNA would.
+#[cfg(not(feature = "tcp-sack"))]
+#[cfg_attr(not(feature = "tcp"), allow(dead_code))]
+pub(crate) mod slot {
+    use super::{NextSeg, SackUpdate, SeqRange};
+    use crate::wire::tcp::{SackRanges, SeqNumber};
+
+    /// Stand-in for [`super::SackReporter`]: reports nothing.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct SackReporter;
+
+    impl SackReporter {
+        pub(crate) const fn new() -> SackReporter {
+            SackReporter
+        }
+
+        pub(crate) fn clear(&mut self) {}
+
+        pub(crate) fn blocks<I>(
+            &mut self,
+            _ranges: I,
+            _latest: Option<SeqNumber>,
+            _dsack: Option<SeqRange>,
+            _max_blocks: usize,
+        ) -> SackRanges {
+            SackRanges::new()
+        }
+    }
+
+    /// Stand-in for [`super::RecoveryMarks`]: nothing retransmitted beyond SND.UNA.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) struct RecoveryMarks;
+
+    impl RecoveryMarks {
+        pub(crate) const fn new(_snd_una: SeqNumber) -> RecoveryMarks {
+            RecoveryMarks
+        }
+
+        pub(crate) fn reset(&mut self, _snd_una: SeqNumber) {}
+
+        pub(crate) fn on_enter_recovery(&mut self, _first: SeqRange) {}
+
+        pub(crate) fn on_sent(&mut self, _seg: NextSeg, _recovery_point: SeqNumber) {}
+    }
+
+    /// Stand-in for [`super::Scoreboard`]: always empty.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Scoreboard<const N: usize>;
+
+    impl<const N: usize> Scoreboard<N> {
+        pub(crate) const fn new() -> Self {
+            Scoreboard
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            true
+        }
+
+        pub(crate) fn update(
+            &mut self,
+            _snd_una: SeqNumber,
+            _snd_max: SeqNumber,
+            _blocks: &[(SeqNumber, SeqNumber)],
+        ) -> SackUpdate {
+            SackUpdate::default()
+        }
+
+        pub(crate) fn is_lost(&self, _seq: SeqNumber, _smss: usize) -> bool {
+            false
+        }
+
+        pub(crate) fn pipe(
+            &self,
+            snd_una: SeqNumber,
+            snd_max: SeqNumber,
+            _marks: &RecoveryMarks,
+            _smss: usize,
+        ) -> usize {
+            snd_max.checked_sub(snd_una).unwrap_or(0)
+        }
+
+        pub(crate) fn next_seg(
+            &self,
+            _snd_una: SeqNumber,
+            _snd_max: SeqNumber,
+            _marks: &RecoveryMarks,
+            _smss: usize,
+            new_data_available: bool,
+        ) -> NextSeg {
+            if new_data_available {
+                NextSeg::NewData
+            } else {
+                NextSeg::Nothing
+            }
+        }
+
+        pub(crate) fn next_unsacked(
+            &self,
+            from: SeqNumber,
+            snd_max: SeqNumber,
+            smss: usize,
+        ) -> Option<SeqRange> {
+            let len = snd_max.checked_sub(from).filter(|&n| n > 0)?;
+            Some(SeqRange::new(from, from + len.min(smss.max(1))))
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------ receiver
 
 /// Chooses the SACK blocks of outgoing ACKs (RFC 2018 §4), remembering which blocks it

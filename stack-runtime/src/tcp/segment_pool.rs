@@ -6,7 +6,10 @@
 //! and its [`RecvQueue`] (received data, in order and out of order, until the application reads
 //! it) hold buffers of the one [`PacketPool`] that also carries ARP, ICMP, UDP, DHCP/DNS and
 //! TCP control frames. Each buffer stores up to [`SegmentPool::buffer_size`] payload bytes from
-//! offset 0 (one MSS: a 1536-byte packet buffer holds one 1460-byte segment).
+//! offset 0 (one MSS: a 1536-byte packet buffer holds one 1460-byte segment), and in its last
+//! [`META_BYTES`] bytes what its queue needs to know of it (the next buffer of the chain, the
+//! bytes held, the sequence number of the first): the tail that the Ethernet, IPv4 and TCP
+//! headers leave unused when the buffer holds payload only.
 //!
 //! [`SegmentPool`] is the bookkeeping (it owns no byte): who may take a packet buffer for TCP
 //! data. [`Segments`] pairs it with the packet pool for the operations that allocate, read or
@@ -45,7 +48,7 @@
 //! // 100 payload bytes per buffer, at most 4 buffers for TCP, 2 always left for frames.
 //! let mut pool = SegmentPool::new(&mut quotas, 100, 4, 2);
 //! let mut segs = Segments::new(&mut pool, &mut packets);
-//! let mut sendq = SendQueue::<4>::new(0, SeqNumber(1000));
+//! let mut sendq = SendQueue::new(0, SeqNumber(1000));
 //! assert_eq!(sendq.write(&mut segs, &[7; 250]), 250); // 3 packet buffers
 //! // Retransmit 1100..1200 straight from the pool:
 //! assert_eq!(sendq.segment(&segs, SeqNumber(1100), 1460).unwrap(), &[7; 100]);
@@ -75,13 +78,17 @@
 //! * the buffers: none of TCP's own; TCP data uses at most `min(cap, packet buffers −
 //!   FRAME_RESERVE)` packet buffers;
 //! * the bookkeeping: about 40 bytes on a 32-bit MCU;
-//! * per socket: one [`SocketQuota`] (10 bytes), and per queue `N` buffer numbers of one byte
-//!   plus the cursors (see [`SendQueue`] and [`RecvQueue`]).
+//! * per socket: one [`SocketQuota`] (10 bytes) and two queues of 16 bytes, whatever the
+//!   window: a queue is a chain through its buffers, each of which keeps its link, length and
+//!   sequence number in its last [`META_BYTES`] bytes, past the payload (see [`SendQueue`] and
+//!   [`RecvQueue`]).
 //!
 //! Under load the cap or the pool can be exhausted, never exceeded: a socket that cannot get a
 //! buffer sees a full send buffer (the application waits) or drops an out-of-order segment (the
 //! peer retransmits). Reservations move no bytes: they only decide who may take the last
 //! buffers.
+
+use core::cell::Cell;
 
 use super::seq_ge;
 use crate::pool::PacketPool;
@@ -92,6 +99,23 @@ pub const MAX_SEGMENTS: usize = crate::pool::MAX_BUFFERS;
 
 /// Packet buffers TCP data never takes: the pool's frame reserve, shared with UDP.
 pub use crate::pool::FRAME_RESERVE;
+
+/// Bytes at the end of every packet buffer that TCP data holds, where its queue keeps what it
+/// needs per buffer, so that a connection slot does not grow with the window: the next buffer
+/// of the chain (one byte), the bytes held (two) and the sequence number of the first (four;
+/// the last two are used by receive queues). A packet buffer has room for them: TCP payload
+/// per buffer is at most the buffer minus the 54 bytes of Ethernet, IPv4 and TCP headers, and
+/// [`Segments::new`] cuts the payload size to leave them free in any case.
+pub const META_BYTES: usize = 7;
+const META_NEXT: usize = 0;
+const META_LEN: usize = 1;
+const META_SEQ: usize = 3;
+const _: () =
+    assert!(META_LEN == META_NEXT + 1 && META_SEQ == META_LEN + 2 && META_SEQ + 4 == META_BYTES);
+/// The link a receive queue writes after its last buffer (queues bound every walk by their
+/// buffer count rather than look for it, so buffer number 255 stays usable; a send queue does
+/// not even write it).
+pub(crate) const NO_BUFFER: u8 = u8::MAX;
 
 /// Which of a socket's queues a buffer belongs to (each has its own limit).
 ///
@@ -241,12 +265,6 @@ impl SegmentBuf {
     pub fn kind(&self) -> QueueKind {
         self.kind
     }
-
-    /// The buffer number, for a queue that keeps numbers rather than handles (and returns
-    /// the buffer with [`Segments::release`]).
-    pub(crate) fn into_index(self) -> u8 {
-        self.index
-    }
 }
 
 /// Who may take packet buffers for TCP data: the cap, the frame reserve, every socket's
@@ -268,7 +286,8 @@ pub struct SegmentPool<'a> {
 
 impl<'a> SegmentPool<'a> {
     /// Bookkeeping for the sockets of `sockets`: `size` payload bytes per packet buffer (at
-    /// most 65,535; no more than a packet buffer holds), at most `cap` buffers for TCP data
+    /// most 65,535; [`Segments::new`] cuts it to what a packet buffer holds before its
+    /// [`META_BYTES`] of metadata), at most `cap` buffers for TCP data
     /// (at most [`MAX_SEGMENTS`]), always leaving `frame_reserve` packet buffers free for
     /// frames. Quotas whose reservations would exceed the cap have their reservation cleared
     /// (see [`SegmentPool::set_quota`] to be told).
@@ -443,8 +462,12 @@ pub struct Segments<'v, 'a> {
 }
 
 impl<'v, 'a> Segments<'v, 'a> {
-    /// `pool`'s rules over the buffers of `packets`.
+    /// `pool`'s rules over the buffers of `packets`. The payload per buffer is cut to what a
+    /// packet buffer holds before its metadata tail ([`META_BYTES`]).
     pub fn new(pool: &'v mut SegmentPool<'a>, packets: &'v mut PacketPool<'a>) -> Self {
+        pool.size = pool
+            .size
+            .min(packets.buffer_size().saturating_sub(META_BYTES));
         Segments { pool, packets }
     }
 
@@ -487,6 +510,12 @@ impl<'v, 'a> Segments<'v, 'a> {
         })
     }
 
+    /// Take a packet buffer for `socket`'s `kind` queue and return its number (for a queue
+    /// that keeps numbers rather than handles, and returns it with [`Segments::release`]).
+    pub(crate) fn alloc_index(&mut self, socket: usize, kind: QueueKind) -> Result<u8, AllocError> {
+        self.pool.alloc_index(self.packets, socket, kind)
+    }
+
     /// Return a buffer. Consumes the handle.
     pub fn free(&mut self, buf: SegmentBuf) {
         self.release(buf.index, usize::from(buf.owner), buf.kind);
@@ -518,6 +547,95 @@ impl<'v, 'a> Segments<'v, 'a> {
             dst.copy_from_slice(src);
         }
         n
+    }
+
+    /// The metadata tail of buffer `index`: its last [`META_BYTES`] bytes (`None` when out of
+    /// range).
+    fn meta(&self, index: u8) -> Option<&[u8; META_BYTES]> {
+        self.packets.buffer_tail(index)
+    }
+
+    /// The metadata tail of buffer `index`, mutable.
+    fn meta_mut(&mut self, index: u8) -> Option<&mut [u8; META_BYTES]> {
+        self.packets.buffer_tail_mut(index)
+    }
+
+    /// The buffer after `index` in its queue's chain ([`NO_BUFFER`] after the last; queues
+    /// bound every walk by their buffer count, so buffer number 255 is usable too).
+    pub(crate) fn next_buffer(&self, index: u8) -> u8 {
+        self.meta(index).map_or(NO_BUFFER, |m| m[META_NEXT])
+    }
+
+    /// Link buffer `next` after `index`.
+    pub(crate) fn set_next_buffer(&mut self, index: u8, next: u8) {
+        if let Some(m) = self.meta_mut(index) {
+            m[META_NEXT] = next;
+        }
+    }
+
+    /// Bytes held in buffer `index` (receive queues; from the queue's start offset).
+    #[cfg(test)]
+    pub(crate) fn data_len(&self, index: u8) -> u16 {
+        self.span(index).1
+    }
+
+    /// Record the bytes held in buffer `index`.
+    pub(crate) fn set_data_len(&mut self, index: u8, len: u16) {
+        if let Some(m) = self.meta_mut(index) {
+            [m[META_LEN], m[META_LEN + 1]] = len.to_le_bytes();
+        }
+    }
+
+    /// Sequence number of the first byte held in buffer `index` and the bytes held (receive
+    /// queues), in one read of its metadata.
+    pub(crate) fn span(&self, index: u8) -> (SeqNumber, u16) {
+        match self.meta(index) {
+            Some(&[_, l0, l1, s0, s1, s2, s3]) => (
+                SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
+                u16::from_le_bytes([l0, l1]),
+            ),
+            None => (SeqNumber(0), 0),
+        }
+    }
+
+    /// The next buffer, the first sequence number and the bytes held of buffer `index`, in
+    /// one read of its metadata.
+    pub(crate) fn link(&self, index: u8) -> (u8, SeqNumber, u16) {
+        match self.meta(index) {
+            Some(&[next, l0, l1, s0, s1, s2, s3]) => (
+                next,
+                SeqNumber(u32::from_le_bytes([s0, s1, s2, s3])),
+                u16::from_le_bytes([l0, l1]),
+            ),
+            None => (NO_BUFFER, SeqNumber(0), 0),
+        }
+    }
+
+    /// Sequence number of the first byte held in buffer `index` (receive queues).
+    pub(crate) fn first_seq(&self, index: u8) -> SeqNumber {
+        self.span(index).0
+    }
+
+    /// Record the bytes held in buffer `index`, the first being sequence number `seq`, and the
+    /// buffer after it, in one write of its metadata.
+    pub(crate) fn set_span(&mut self, index: u8, seq: SeqNumber, len: u16, next: u8) {
+        if let Some(m) = self.meta_mut(index) {
+            let [l0, l1] = len.to_le_bytes();
+            let [s0, s1, s2, s3] = seq.0.to_le_bytes();
+            *m = [next, l0, l1, s0, s1, s2, s3];
+        }
+    }
+
+    /// Record the sequence number of the first byte held in buffer `index`.
+    pub(crate) fn set_first_seq(&mut self, index: u8, seq: SeqNumber) {
+        if let Some(m) = self.meta_mut(index) {
+            [
+                m[META_SEQ],
+                m[META_SEQ + 1],
+                m[META_SEQ + 2],
+                m[META_SEQ + 3],
+            ] = seq.0.to_le_bytes();
+        }
     }
 
     /// The bytes held in `buf`.
@@ -555,40 +673,52 @@ impl<'v, 'a> Segments<'v, 'a> {
 
 // ------------------------------------------------------------------------------ queues
 
-/// A socket's send queue: the stream from SND.UNA to the last byte written, in up to `N`
+/// Pool buffers one queue holds at most: its buffer count is a byte (and the packet pool has
+/// at most [`crate::pool::MAX_BUFFERS`] buffers, two of them the frame reserve), so this bound
+/// never binds; the socket's limits and the cap do.
+pub const MAX_QUEUE_BUFFERS: usize = u8::MAX as usize;
+
+/// A socket's send queue: the stream from SND.UNA to the last byte written, in a chain of
 /// pool buffers. Retransmission reads the stored bytes by sequence number
 /// ([`SendQueue::segment`]) without copying them.
 ///
 /// The stream is contiguous and `write` fills the newest buffer before it takes another, so
-/// every buffer but the newest is full: the queue keeps only the buffer numbers (one byte
-/// each) and the offset of SND.UNA in the oldest one, and finds any byte by arithmetic.
+/// every buffer but the newest is full: the queue keeps the first and last buffer numbers,
+/// the count and the offset of SND.UNA in the oldest buffer, and finds any byte by arithmetic
+/// and a walk along the chain (each buffer names the next in its metadata tail, see
+/// [`META_BYTES`]), from the last buffer a lookup reached when that is not past the one
+/// wanted. Its size does not depend on the window: 20 bytes.
 #[derive(Debug)]
-pub struct SendQueue<const N: usize> {
+pub struct SendQueue {
     /// The owning socket's index in the quota table.
     socket: u16,
-    /// Pool buffer numbers, a ring from `head`, oldest first.
-    bufs: [u8; N],
-    /// Index of the oldest buffer in `bufs` (`N` is at most 255).
+    /// Pool buffer number of the oldest buffer (valid when `count > 0`).
     head: u8,
-    /// Buffers in use.
-    len: u8,
+    /// Pool buffer number of the newest buffer (valid when `count > 0`).
+    tail: u8,
+    /// Buffers in the chain.
+    count: u8,
     /// Offset of the byte at SND.UNA in the oldest buffer.
     head_off: u16,
+    /// The last buffer a lookup reached: its position from the oldest and its number (valid
+    /// while its position is below `count`). Segments go out in sequence order, so the next
+    /// lookup starts from here rather than walk the chain from the oldest buffer again.
+    cursor: Cell<[u8; 2]>,
     una: SeqNumber,
     end: SeqNumber,
 }
 
-impl<const N: usize> SendQueue<N> {
+impl SendQueue {
     /// An empty queue for `socket` whose first byte will be sequence number `snd_una`
     /// (ISS + 1).
     pub const fn new(socket: u16, snd_una: SeqNumber) -> Self {
-        const { assert!(N < 256, "buffer positions are bytes") };
         SendQueue {
             socket,
-            bufs: [0; N],
             head: 0,
-            len: 0,
+            tail: 0,
+            count: 0,
             head_off: 0,
+            cursor: Cell::new([0; 2]),
             una: snd_una,
             end: snd_una,
         }
@@ -611,54 +741,68 @@ impl<const N: usize> SendQueue<N> {
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.count == 0
     }
 
     /// Buffers held.
     pub fn buffers(&self) -> usize {
-        usize::from(self.len)
+        usize::from(self.count)
     }
 
-    fn slot(&self, i: usize) -> usize {
-        (usize::from(self.head) + i) % N.max(1)
+    /// The pool buffer `i` buffers after the oldest (`None` past the newest).
+    fn buffer(&self, pool: &Segments<'_, '_>, i: usize) -> Option<u8> {
+        let count = usize::from(self.count);
+        if i >= count {
+            return None;
+        }
+        if i + 1 == count {
+            return Some(self.tail);
+        }
+        let [at, buf] = self.cursor.get();
+        let (mut pos, mut index) = if usize::from(at) <= i && usize::from(at) < count {
+            (usize::from(at), buf)
+        } else {
+            (0, self.head)
+        };
+        while pos < i {
+            index = pool.next_buffer(index);
+            pos += 1;
+        }
+        self.cursor.set([pos as u8, index]);
+        Some(index)
     }
 
-    /// The pool buffer `i` buffers after the oldest.
-    fn buffer(&self, i: usize) -> Option<u8> {
-        self.bufs.get(self.slot(i)).copied()
-    }
-
-    /// Queue as much of `data` as the socket's limit, the pool and `N` allow: first into the
-    /// room left in the newest buffer, then into new buffers. Returns the bytes taken (0 when
-    /// the send buffer is full).
+    /// Queue as much of `data` as the socket's limit and the pool allow: first into the room
+    /// left in the newest buffer, then into new buffers. Returns the bytes taken (0 when the
+    /// send buffer is full).
     pub fn write(&mut self, pool: &mut Segments<'_, '_>, data: &[u8]) -> usize {
         let size = pool.buffer_size();
         let mut taken = 0;
-        if usize::from(self.len) > 0
-            && let Some(tail) = self.buffer(usize::from(self.len) - 1)
-        {
+        if self.count > 0 {
             // Bytes in the newest buffer: what the full ones before it do not hold.
             let used = (self.len() + usize::from(self.head_off))
-                .saturating_sub((usize::from(self.len) - 1) * size);
-            taken += pool.write_at(tail, used, data);
+                .saturating_sub((usize::from(self.count) - 1) * size);
+            taken += pool.write_at(self.tail, used, data);
         }
-        while taken < data.len() && usize::from(self.len) < N {
-            let Ok(buf) = pool.alloc(usize::from(self.socket), QueueKind::Send, self.end + taken)
-            else {
+        while taken < data.len() && usize::from(self.count) < MAX_QUEUE_BUFFERS {
+            let Ok(index) = pool.alloc_index(usize::from(self.socket), QueueKind::Send) else {
                 break;
             };
-            let index = buf.into_index();
             let n = pool.write_at(index, 0, data.get(taken..).unwrap_or(&[]));
             if n == 0 {
                 pool.release(index, usize::from(self.socket), QueueKind::Send);
                 break;
             }
             taken += n;
-            let slot = self.slot(usize::from(self.len));
-            if let Some(b) = self.bufs.get_mut(slot) {
-                *b = index;
+            // Its own link stays unwritten until a buffer follows: walks stop at `count`.
+            if self.count == 0 {
+                self.head = index;
+                self.cursor.set([0, index]);
+            } else {
+                pool.set_next_buffer(self.tail, index);
             }
-            self.len += 1;
+            self.tail = index;
+            self.count += 1;
         }
         self.end += taken;
         taken
@@ -679,22 +823,27 @@ impl<const N: usize> SendQueue<N> {
         // entirely acknowledged (the newest, maybe partly filled, only when `ack` is the end).
         let at = released + usize::from(self.head_off);
         let whole = if ack == self.end {
-            usize::from(self.len)
+            usize::from(self.count)
         } else {
-            (at / size).min(usize::from(self.len))
+            (at / size).min(usize::from(self.count))
         };
         for _ in 0..whole {
-            if let Some(index) = self.buffer(0) {
-                pool.release(index, usize::from(self.socket), QueueKind::Send);
-            }
-            self.head = self.slot(1) as u8;
-            self.len -= 1;
+            let index = self.head;
+            self.head = pool.next_buffer(index);
+            pool.release(index, usize::from(self.socket), QueueKind::Send);
+            self.count -= 1;
         }
-        self.head_off = if self.len == 0 {
+        self.head_off = if self.count == 0 {
             0
         } else {
             (at - whole * size) as u16
         };
+        // The cursor's buffer moved `whole` places closer to the oldest, or was freed.
+        let [pos, buf] = self.cursor.get();
+        self.cursor.set(match usize::from(pos).checked_sub(whole) {
+            Some(pos) => [pos as u8, buf],
+            None => [0, self.head],
+        });
         self.una = ack;
         released
     }
@@ -714,22 +863,20 @@ impl<const N: usize> SendQueue<N> {
         let size = pool.buffer_size().max(1);
         let at = off + usize::from(self.head_off);
         let (i, in_buf) = (at / size, at % size);
-        if i >= usize::from(self.len) {
-            return None;
-        }
         let n = (size - in_buf).min(held).min(max_len);
-        pool.buffer_bytes(self.buffer(i)?).get(in_buf..in_buf + n)
+        pool.buffer_bytes(self.buffer(pool, i)?)
+            .get(in_buf..in_buf + n)
     }
 
     /// Free every buffer (abort or close), leaving the queue empty at its current end.
     pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
-        for i in 0..usize::from(self.len) {
-            if let Some(index) = self.buffer(i) {
-                pool.release(index, usize::from(self.socket), QueueKind::Send);
-            }
+        let mut index = self.head;
+        for _ in 0..self.count {
+            let next = pool.next_buffer(index);
+            pool.release(index, usize::from(self.socket), QueueKind::Send);
+            index = next;
         }
-        self.head = 0;
-        self.len = 0;
+        self.count = 0;
         self.head_off = 0;
         self.una = self.end;
     }
@@ -745,133 +892,103 @@ pub struct RecvStored {
     pub reneged_from: Option<SeqNumber>,
 }
 
-/// One buffer of a [`RecvQueue`]: `len` bytes from offset `start` of pool buffer `index`,
-/// the first being sequence number `seq`.
-#[derive(Debug, Clone, Copy)]
-struct RecvBuf {
-    index: u8,
-    start: u16,
-    len: u16,
-    seq: SeqNumber,
-}
-
-impl RecvBuf {
-    fn end_seq(&self) -> SeqNumber {
-        self.seq + usize::from(self.len)
-    }
-}
-
 /// A socket's receive queue: received bytes not yet read by the application, in order and out
-/// of order, in up to `N` pool buffers sorted by sequence number. The
+/// of order, in a chain of pool buffers sorted by sequence number. The
 /// [`super::assembler::Assembler`] decides what is acknowledged; this queue only stores the
 /// bytes.
 ///
-/// Each buffer takes 7 bytes, kept as parallel arrays (no padding): its pool buffer number,
-/// the length of the bytes held and the sequence number of the first. Bytes are stored from
-/// offset 0 of a buffer, and only the oldest buffer is ever read partly (reading drops its
-/// first bytes), so one offset, `head_start`, serves the whole queue: the entry being read
-/// always begins at the read position, and nothing is ever stored before it.
+/// Each buffer keeps in its metadata tail ([`META_BYTES`]) the next buffer of the chain, the
+/// length of the bytes it holds and the sequence number of the first, so the queue itself is
+/// the head of the chain, the count, the read position and the number of readable bytes: 16
+/// bytes whatever the window. Bytes are stored from offset 0 of a buffer, and only the oldest
+/// buffer is ever read partly (reading drops its first bytes), so one offset, `head_start`,
+/// serves the whole queue: the buffer being read always begins at the read position, and
+/// nothing is ever stored before it.
 #[derive(Debug)]
-pub struct RecvQueue<const N: usize> {
+pub struct RecvQueue {
     /// The owning socket's index in the quota table.
     socket: u16,
-    /// Entries `..len`, ascending by sequence number, disjoint.
-    seqs: [SeqNumber; N],
-    lens: [u16; N],
-    indices: [u8; N],
-    /// Offset of the first byte held in entry 0's buffer (0 for every other entry).
+    /// Pool buffer number of the buffer with the lowest sequence numbers (valid when
+    /// `count > 0`).
+    head: u8,
+    /// Pool buffer number of the buffer with the highest sequence numbers (valid when
+    /// `count > 0`): in-order data usually goes there.
+    tail: u8,
+    /// Buffers in the chain (ascending by sequence number, disjoint).
+    count: u8,
+    /// Offset of the first byte held in the head buffer (0 for every other buffer).
     head_start: u16,
-    /// Entries in use (`N` is at most 255).
-    len: u8,
     /// Next sequence number the application reads.
     read: SeqNumber,
+    /// Bytes contiguous from `read` (kept up to date by `insert` and `read`).
+    ready: u32,
 }
 
-impl<const N: usize> RecvQueue<N> {
+impl RecvQueue {
     /// An empty queue for `socket`; the application's next byte is `rcv_nxt` (IRS + 1).
     pub const fn new(socket: u16, rcv_nxt: SeqNumber) -> Self {
-        const { assert!(N < 256, "entry positions are bytes") };
         RecvQueue {
             socket,
-            seqs: [SeqNumber(0); N],
-            lens: [0; N],
-            indices: [0; N],
+            head: 0,
+            tail: 0,
+            count: 0,
             head_start: 0,
-            len: 0,
             read: rcv_nxt,
+            ready: 0,
         }
     }
 
-    /// Entry `i` (below `len`).
-    fn get(&self, i: usize) -> Option<RecvBuf> {
-        if i >= usize::from(self.len) {
-            return None;
-        }
-        Some(RecvBuf {
-            index: *self.indices.get(i)?,
-            start: if i == 0 { self.head_start } else { 0 },
-            len: *self.lens.get(i)?,
-            seq: *self.seqs.get(i)?,
-        })
-    }
-
-    /// Store entry `i`. Only entry 0 keeps a start offset: every other entry's buffer holds
-    /// its bytes from offset 0 (see the type's documentation).
-    fn set(&mut self, i: usize, b: RecvBuf) {
-        if let (Some(index), Some(len), Some(seq)) = (
-            self.indices.get_mut(i),
-            self.lens.get_mut(i),
-            self.seqs.get_mut(i),
-        ) {
-            (*index, *len, *seq) = (b.index, b.len, b.seq);
-            if i == 0 {
-                self.head_start = b.start;
-            }
-        }
-    }
-
-    /// Move entries `from..len` by one place up (`up`) or `by` places down.
-    fn shift(&mut self, from: usize, up: bool, by: usize) {
-        if up {
-            let mut j = usize::from(self.len);
-            while j > from {
-                if let Some(b) = self.get_raw(j - 1) {
-                    self.set(j, b);
-                }
-                j -= 1;
-            }
+    /// Offset of the first byte held in buffer `index` of the chain.
+    fn start_of(&self, index: u8) -> usize {
+        if index == self.head {
+            usize::from(self.head_start)
         } else {
-            for j in from..usize::from(self.len) {
-                if let Some(b) = self.get_raw(j) {
-                    self.set(j - by, b);
-                }
-            }
+            0
         }
     }
 
-    /// Entry `i` whatever `len` (for moving entries).
-    fn get_raw(&self, i: usize) -> Option<RecvBuf> {
-        Some(RecvBuf {
-            index: *self.indices.get(i)?,
-            start: if i == 0 { self.head_start } else { 0 },
-            len: *self.lens.get(i)?,
-            seq: *self.seqs.get(i)?,
-        })
+    /// Sequence number just past the bytes of buffer `index`.
+    fn end_of(pool: &Segments<'_, '_>, index: u8) -> SeqNumber {
+        let (seq, len) = pool.span(index);
+        seq + usize::from(len)
     }
 
-    fn room(pool: &Segments<'_, '_>, b: &RecvBuf) -> usize {
-        pool.buffer_size()
-            .saturating_sub(usize::from(b.start) + usize::from(b.len))
+    /// The buffer after `index`, the `pos`-th of the chain (`None` after the last).
+    fn after(&self, pool: &Segments<'_, '_>, index: u8, pos: usize) -> Option<u8> {
+        (pos + 1 < usize::from(self.count)).then(|| pool.next_buffer(index))
     }
 
-    /// Append as much of `data` as fits to `b`; returns the bytes taken.
-    fn append(pool: &mut Segments<'_, '_>, b: &mut RecvBuf, data: &[u8]) -> usize {
-        let data = data
-            .get(..data.len().min(Self::room(pool, b)))
-            .unwrap_or(&[]);
-        let n = pool.write_at(b.index, usize::from(b.start) + usize::from(b.len), data);
-        b.len += n as u16;
+    /// Append as much of `data` as fits to buffer `index`, which holds `len` bytes; returns the
+    /// bytes taken.
+    fn append(&self, pool: &mut Segments<'_, '_>, index: u8, len: u16, data: &[u8]) -> usize {
+        let at = self.start_of(index) + usize::from(len);
+        if at >= pool.buffer_size() {
+            return 0;
+        }
+        let n = pool.write_at(index, at, data);
+        pool.set_data_len(index, len + n as u16);
         n
+    }
+
+    /// `n` bytes were stored at the readable end: count them, and the buffers from `next` (the
+    /// `pos`-th) on that they join to the readable stream.
+    fn grow_ready(
+        &mut self,
+        pool: &Segments<'_, '_>,
+        n: usize,
+        mut next: Option<u8>,
+        mut pos: usize,
+    ) {
+        self.ready = self.ready.saturating_add(n as u32);
+        while let Some(b) = next {
+            let (seq, len) = pool.span(b);
+            if seq != self.read + self.readable() {
+                break;
+            }
+            self.ready = self.ready.saturating_add(u32::from(len));
+            next = self.after(pool, b, pos);
+            pos += 1;
+        }
     }
 
     /// Next sequence number the application will read.
@@ -881,26 +998,18 @@ impl<const N: usize> RecvQueue<N> {
 
     /// Buffers held.
     pub fn buffers(&self) -> usize {
-        usize::from(self.len)
+        usize::from(self.count)
     }
 
     /// Bytes readable now (contiguous from [`RecvQueue::read_seq`]).
     pub fn readable(&self) -> usize {
-        let mut at = self.read;
-        for i in 0..usize::from(self.len) {
-            let Some(b) = self.get(i) else { break };
-            if b.seq != at {
-                break;
-            }
-            at = b.end_seq();
-        }
-        at - self.read
+        self.ready as usize
     }
 
     /// Store the bytes of a segment starting at `seq` (already trimmed to the receive window
     /// by the state machine). Bytes already held or already read are skipped.
     ///
-    /// When the socket's limit, the pool or `N` runs out, the rest is dropped (the peer
+    /// When the socket's limit or the pool runs out, the rest is dropped (the peer
     /// retransmits it), with one exception that keeps the connection from deadlocking: data
     /// that continues the in-order stream (it would advance RCV.NXT) evicts the highest
     /// out-of-order buffers to make room. Evicting SACKed data is *reneging*, which RFC 2018
@@ -919,163 +1028,184 @@ impl<const N: usize> RecvQueue<N> {
         let end = seq + data.len();
         // Skip what was already read.
         let mut cur = seq.max(self.read);
-        // Data at or beyond the end of the newest buffer (the bulk in-order stream) starts
-        // after every buffer: no walk.
-        let mut i = match usize::from(self.len)
-            .checked_sub(1)
-            .and_then(|j| self.get(j))
+        // The walk: `next` is the `pos`-th buffer of the chain (the first not entirely before
+        // `cur`), `prev` the one before it.
+        // The first sequence number and length of `prev` when already read (used once: its
+        // length changes as data is appended).
+        let mut prev_span = None;
+        let (mut prev, mut next, mut pos) = if self.count == 0 {
+            (None, None, 0)
+        } else if let (t_seq, t_len) = pool.span(self.tail)
+            && seq_ge(cur, t_seq + usize::from(t_len))
         {
-            Some(newest) if seq_ge(cur, newest.end_seq()) => usize::from(self.len),
-            _ => 0,
+            // At or beyond the end of everything held (in-order data, usually): no walk.
+            prev_span = Some((t_seq, t_len));
+            (Some(self.tail), None, usize::from(self.count))
+        } else {
+            (None, Some(self.head), 0usize)
         };
         while cur < end {
             // Skip buffers entirely before `cur`.
-            while self.get(i).is_some_and(|b| seq_ge(cur, b.end_seq())) {
-                i += 1;
-            }
-            let next = self.get(i);
-            if let Some(b) = next
-                && seq_ge(cur, b.seq)
+            while let Some(n) = next
+                && seq_ge(cur, Self::end_of(pool, n))
             {
-                // `cur` is inside buffer i: skip to its end.
-                cur = b.end_seq();
+                prev = Some(n);
+                next = self.after(pool, n, pos);
+                pos += 1;
+            }
+            if let Some(n) = next
+                && seq_ge(cur, pool.first_seq(n))
+            {
+                // `cur` is inside buffer `n`: skip to its end.
+                cur = Self::end_of(pool, n);
                 continue;
             }
-            let piece_end = next.map_or(end, |b| b.seq.min(end));
+            let piece_end = next.map_or(end, |n| pool.first_seq(n).min(end));
+            let (from, to) = (cur - seq, piece_end - seq);
+            let piece = data.get(from..to).unwrap_or(&[]);
             // Fill the room left in the buffer that ends exactly here, so that small segments
             // do not each take a whole buffer.
-            if let Some(p) = i.checked_sub(1)
-                && let Some(mut prev) = self.get(p)
-                && prev.end_seq() == cur
-                && Self::room(pool, &prev) > 0
+            let in_order = cur == self.read + self.readable();
+            if let Some(p) = prev
+                && let (p_seq, p_len) = prev_span.take().unwrap_or_else(|| pool.span(p))
+                && p_seq + usize::from(p_len) == cur
             {
-                let (from, to) = (cur - seq, piece_end - seq);
-                let n = Self::append(pool, &mut prev, data.get(from..to).unwrap_or(&[]));
-                self.set(p, prev);
+                let n = self.append(pool, p, p_len, piece);
                 cur += n;
                 result.stored += n;
                 if n > 0 {
+                    if in_order {
+                        self.grow_ready(pool, n, next, pos);
+                    }
                     continue;
                 }
             }
-            let buf = loop {
-                let got = if usize::from(self.len) < N {
-                    pool.alloc(usize::from(self.socket), QueueKind::Recv, cur)
+            let got = loop {
+                let got = if usize::from(self.count) < MAX_QUEUE_BUFFERS {
+                    pool.alloc_index(usize::from(self.socket), QueueKind::Recv)
                         .ok()
                 } else {
                     None
                 };
-                // Only in-order data (it continues what is readable) evicts; evicting buffers
-                // above `cur` does not change that.
-                if got.is_some() || usize::from(self.len) <= i || cur != self.read + self.readable()
-                {
+                if got.is_some() || !in_order || usize::from(self.count) <= pos {
                     break got;
                 }
-                // Make room: evict the highest out-of-order buffer (above `cur`).
-                if let Some(evicted) = self.get(usize::from(self.len) - 1) {
-                    result.reneged_from = Some(evicted.seq);
-                    pool.release(evicted.index, usize::from(self.socket), QueueKind::Recv);
+                // Make room: evict the highest out-of-order buffer (at `pos` or above).
+                let evicted = self.pop_last(pool);
+                result.reneged_from = Some(pool.first_seq(evicted));
+                pool.release(evicted, usize::from(self.socket), QueueKind::Recv);
+                if usize::from(self.count) == pos {
+                    next = None;
                 }
-                self.len -= 1;
             };
-            let Some(buf) = buf else {
+            let Some(index) = got else {
                 break;
             };
-            let mut buf = RecvBuf {
-                index: buf.into_index(),
-                start: 0,
-                len: 0,
-                seq: cur,
-            };
-            let (from, to) = (cur - seq, piece_end - seq);
-            let n = Self::append(pool, &mut buf, data.get(from..to).unwrap_or(&[]));
+            let n = pool.write_at(index, 0, piece);
             if n == 0 {
-                pool.release(buf.index, usize::from(self.socket), QueueKind::Recv);
+                pool.release(index, usize::from(self.socket), QueueKind::Recv);
                 break;
             }
-            // Insert at position i.
-            self.shift(i, true, 1);
-            self.set(i, buf);
-            self.len += 1;
-            i += 1;
+            // Link it between `prev` and `next`.
+            pool.set_span(index, cur, n as u16, next.unwrap_or(NO_BUFFER));
+            match prev {
+                Some(p) => pool.set_next_buffer(p, index),
+                None => {
+                    self.head = index;
+                    self.head_start = 0;
+                }
+            }
+            if next.is_none() {
+                self.tail = index;
+            }
+            self.count += 1;
+            prev = Some(index);
+            pos += 1;
             cur += n;
             result.stored += n;
+            if in_order {
+                self.grow_ready(pool, n, next, pos);
+            }
         }
         result
+    }
+
+    /// Unlink the last buffer of the (non-empty) chain and return its number.
+    fn pop_last(&mut self, pool: &Segments<'_, '_>) -> u8 {
+        let count = usize::from(self.count);
+        let mut before = self.head;
+        for _ in 0..count.saturating_sub(2) {
+            before = pool.next_buffer(before);
+        }
+        let last = if count >= 2 {
+            pool.next_buffer(before)
+        } else {
+            self.head
+        };
+        self.count = self.count.saturating_sub(1);
+        if self.count == 0 {
+            self.head_start = 0;
+        } else {
+            self.tail = before;
+        }
+        last
     }
 
     /// Copy in-order bytes into `out`, freeing the buffers read entirely. Returns the bytes
     /// copied.
     pub fn read(&mut self, pool: &mut Segments<'_, '_>, out: &mut [u8]) -> usize {
         let mut copied = 0;
-        // Buffers read entirely are freed as we go and dropped from the front once, at the end.
-        let mut freed = 0;
-        let mut partial = None;
-        while copied < out.len() {
-            let Some(mut b) = self.get(freed) else {
-                break;
-            };
-            if b.seq != self.read {
+        while copied < out.len() && self.count > 0 {
+            let index = self.head;
+            let (next, seq, len) = pool.link(index);
+            if seq != self.read {
                 break;
             }
-            let start = usize::from(b.start);
+            let start = usize::from(self.head_start);
             let bytes = pool
-                .buffer_bytes(b.index)
-                .get(start..start + usize::from(b.len))
+                .buffer_bytes(index)
+                .get(start..start + usize::from(len))
                 .unwrap_or(&[]);
             let n = bytes.len().min(out.len() - copied);
             if let (Some(dst), Some(src)) = (out.get_mut(copied..copied + n), bytes.get(..n)) {
                 dst.copy_from_slice(src);
             }
-            b.start += n as u16;
-            b.len -= n as u16;
-            b.seq += n;
             copied += n;
             self.read += n;
-            if b.len == 0 {
-                pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
-                freed += 1;
+            if n == usize::from(len) {
+                // Read entirely: the next buffer becomes the head.
+                self.head = next;
+                pool.release(index, usize::from(self.socket), QueueKind::Recv);
+                self.count -= 1;
+                self.head_start = 0;
             } else {
-                // Read partly: `out` is full. It becomes entry 0, the one that keeps an offset.
-                partial = Some(b);
+                // Read partly: `out` is full.
+                self.head_start += n as u16;
+                pool.set_data_len(index, len - n as u16);
+                pool.set_first_seq(index, self.read);
                 break;
             }
         }
-        if freed > 0 {
-            self.shift(freed, false, freed);
-            self.len -= freed as u8;
-        }
-        if let Some(b) = partial {
-            self.set(0, b);
-        }
+        self.ready = self.ready.saturating_sub(copied as u32);
         copied
     }
 
-    /// True when at least one byte is readable now (`readable() > 0`, without walking every
-    /// buffer).
+    /// True when at least one byte is readable now (`readable() > 0`).
     pub fn has_readable(&self) -> bool {
-        let mut at = self.read;
-        for i in 0..usize::from(self.len) {
-            let Some(b) = self.get(i) else { break };
-            if b.seq != at {
-                return false;
-            }
-            if b.len > 0 {
-                return true;
-            }
-            at = b.end_seq();
-        }
-        false
+        self.ready > 0
     }
 
     /// Free every buffer (abort or close).
     pub fn clear(&mut self, pool: &mut Segments<'_, '_>) {
-        for i in 0..usize::from(self.len) {
-            if let Some(b) = self.get(i) {
-                pool.release(b.index, usize::from(self.socket), QueueKind::Recv);
-            }
+        let mut index = self.head;
+        for _ in 0..self.count {
+            let next = pool.next_buffer(index);
+            pool.release(index, usize::from(self.socket), QueueKind::Recv);
+            index = next;
         }
-        self.len = 0;
+        self.count = 0;
+        self.head_start = 0;
+        self.ready = 0;
     }
 }
 
@@ -1087,9 +1217,9 @@ mod tests {
 
     #[test]
     fn alloc_free_counts_high_water_and_failures() {
-        let mut bytes = [0u8; 3 * 10];
+        let mut bytes = [0u8; 3 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(10, 10, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 3, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
@@ -1118,9 +1248,9 @@ mod tests {
 
     #[test]
     fn tcp_never_takes_the_frame_reserve() {
-        let mut bytes = [0u8; 6 * 10];
+        let mut bytes = [0u8; 6 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(8, 8, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 6, 2);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let mut held = Vec::new();
@@ -1163,9 +1293,9 @@ mod tests {
 
     #[test]
     fn the_cap_bounds_tcp_across_sockets_and_is_counted() {
-        let mut bytes = [0u8; 10 * 10];
+        let mut bytes = [0u8; 10 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         // Cap 3 of a 10-buffer pool.
         let mut ledger = SegmentPool::new(&mut q, 10, 3, 2);
         let mut pool = Segments::new(&mut ledger, &mut packets);
@@ -1192,12 +1322,12 @@ mod tests {
     #[test]
     fn payload_stays_within_the_buffer_size() {
         // 100-byte packet buffers holding 60 bytes of payload each.
-        let mut bytes = [0u8; 4 * 100];
+        let mut bytes = [0u8; 4 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 60, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        let mut sq = SendQueue::new(0, SeqNumber(0));
         assert_eq!(sq.write(&mut pool, &[5; 150]), 150);
         assert_eq!(sq.buffers(), 3);
         assert_eq!(sq.segment(&pool, SeqNumber(0), 1460).unwrap().len(), 60);
@@ -1208,9 +1338,9 @@ mod tests {
 
     #[test]
     fn per_socket_limits_are_checked_at_allocation() {
-        let mut bytes = [0u8; 8 * 10];
+        let mut bytes = [0u8; 8 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(2, 1, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let a = pool.alloc(0, QueueKind::Send, SeqNumber(0)).unwrap();
@@ -1233,9 +1363,9 @@ mod tests {
 
     #[test]
     fn shared_mode_lets_one_socket_use_the_pool_and_starve_others() {
-        let mut bytes = [0u8; 4 * 10];
+        let mut bytes = [0u8; 4 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let held: Vec<_> = (0..4)
@@ -1252,10 +1382,10 @@ mod tests {
 
     #[test]
     fn reserved_mode_guarantees_reserved_buffers() {
-        let mut bytes = [0u8; 6 * 10];
+        let mut bytes = [0u8; 6 * (10 + META_BYTES)];
         // Socket 1 reserves 2 of the 6 buffers.
         let mut q = [SocketQuota::new(8, 8, 0), SocketQuota::new(8, 8, 2)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 6, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         assert_eq!(pool.stats().reserved, 2);
@@ -1292,9 +1422,9 @@ mod tests {
 
     #[test]
     fn set_quota_checks_reservations_and_use() {
-        let mut bytes = [0u8; 4 * 10];
+        let mut bytes = [0u8; 4 * (10 + META_BYTES)];
         let mut q = [SocketQuota::default(), SocketQuota::default()];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         assert_eq!(pool.pool.set_quota(0, 4, 4, 3), Ok(()));
@@ -1313,9 +1443,9 @@ mod tests {
         assert_eq!(pool.pool.set_quota(0, 4, 4, 0), Ok(()));
         assert_eq!(pool.stats().reserved, 1);
         // Over-reserving quotas handed to `new` lose their reservation.
-        let mut bytes = [0u8; 2 * 10];
+        let mut bytes = [0u8; 2 * (10 + META_BYTES)];
         let mut q = [SocketQuota::new(1, 1, 2), SocketQuota::new(1, 1, 2)];
-        let mut packets = PacketPool::new(&mut bytes, 10);
+        let mut packets = PacketPool::new(&mut bytes, 10 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 10, 2, 0);
         let pool = Segments::new(&mut ledger, &mut packets);
         assert_eq!(pool.stats().reserved, 2);
@@ -1323,12 +1453,12 @@ mod tests {
 
     #[test]
     fn send_queue_fills_tail_then_new_buffers_up_to_the_limit() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(3, 0, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut sq = SendQueue::<8>::new(0, SeqNumber(500));
+        let mut sq = SendQueue::new(0, SeqNumber(500));
         assert_eq!(sq.write(&mut pool, &[1; 50]), 50);
         assert_eq!(sq.write(&mut pool, &[2; 100]), 100);
         assert_eq!(sq.buffers(), 2);
@@ -1342,18 +1472,18 @@ mod tests {
 
     #[test]
     fn send_queue_retransmits_from_the_stored_buffer_without_copying() {
-        let mut bytes = [0u8; 4 * 100];
+        let mut bytes = [0u8; 4 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        let mut sq = SendQueue::new(0, SeqNumber(0));
         let data: Vec<u8> = (0..250u32).map(|i| i as u8).collect();
         sq.write(&mut pool, &data);
         let seg = sq.segment(&pool, SeqNumber(100), 1460).unwrap();
         assert_eq!(seg, &data[100..200]);
         // The slice is the buffer itself, not a copy.
-        let buf = pool.buffer_bytes(sq.bufs[1]);
+        let buf = pool.buffer_bytes(sq.buffer(&pool, 1).unwrap());
         assert!(core::ptr::eq(seg, buf));
         assert_eq!(
             sq.segment(&pool, SeqNumber(150), 20).unwrap(),
@@ -1368,12 +1498,12 @@ mod tests {
 
     #[test]
     fn send_queue_ack_frees_covered_buffers_and_trims_partial() {
-        let mut bytes = [0u8; 4 * 100];
+        let mut bytes = [0u8; 4 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut sq = SendQueue::<4>::new(0, SeqNumber(0));
+        let mut sq = SendQueue::new(0, SeqNumber(0));
         let data: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
         sq.write(&mut pool, &data);
         assert_eq!(sq.ack(&mut pool, SeqNumber(150)), 150);
@@ -1400,13 +1530,13 @@ mod tests {
 
     #[test]
     fn send_queue_across_sequence_wrap() {
-        let mut bytes = [0u8; 4 * 100];
+        let mut bytes = [0u8; 4 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(4, 0, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let start = SeqNumber(u32::MAX - 120);
-        let mut sq = SendQueue::<4>::new(0, start);
+        let mut sq = SendQueue::new(0, start);
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
         sq.write(&mut pool, &data);
         assert_eq!(
@@ -1424,12 +1554,12 @@ mod tests {
 
     #[test]
     fn recv_queue_stores_out_of_order_and_reads_in_order() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 8, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut rq = RecvQueue::<8>::new(0, SeqNumber(1000));
+        let mut rq = RecvQueue::new(0, SeqNumber(1000));
         let data: Vec<u8> = (0..400u32).map(|i| (i * 3) as u8).collect();
         assert_eq!(
             rq.insert(&mut pool, SeqNumber(1200), &data[200..300])
@@ -1463,13 +1593,13 @@ mod tests {
 
     #[test]
     fn in_order_stream_fills_buffers_then_stops_at_the_limit() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 2, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let start = SeqNumber(u32::MAX - 120);
-        let mut rq = RecvQueue::<8>::new(0, start);
+        let mut rq = RecvQueue::new(0, start);
         let data: Vec<u8> = (0..210u32).map(|i| (i * 7 % 251) as u8).collect();
         // Each segment continues the newest buffer: 70 + 70 bytes share buffers, the third
         // gets the 60 bytes left under the 2-buffer limit.
@@ -1491,13 +1621,13 @@ mod tests {
 
     #[test]
     fn recv_queue_respects_receive_limit_and_wraps() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 2, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
         let start = SeqNumber(u32::MAX - 50);
-        let mut rq = RecvQueue::<8>::new(0, start);
+        let mut rq = RecvQueue::new(0, start);
         let data = [9u8; 300];
         assert_eq!(rq.insert(&mut pool, start, &data).stored, 200);
         assert_eq!(pool.stats().limit_refusals, 1);
@@ -1511,12 +1641,12 @@ mod tests {
 
     #[test]
     fn rfc2018_8_in_order_data_evicts_out_of_order_buffers_when_full() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 2, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut rq = RecvQueue::<8>::new(0, SeqNumber(0));
+        let mut rq = RecvQueue::new(0, SeqNumber(0));
         rq.insert(&mut pool, SeqNumber(200), &[2; 10]);
         rq.insert(&mut pool, SeqNumber(400), &[4; 10]);
         // Out-of-order data does not evict.
@@ -1548,12 +1678,12 @@ mod tests {
 
     #[test]
     fn recv_queue_packs_small_segments_into_one_buffer() {
-        let mut bytes = [0u8; 4 * 100];
+        let mut bytes = [0u8; 4 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 4, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 4, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut rq = RecvQueue::<4>::new(0, SeqNumber(0));
+        let mut rq = RecvQueue::new(0, SeqNumber(0));
         for i in 0..10u32 {
             let r = rq.insert(&mut pool, SeqNumber(i * 10), &[i as u8; 10]);
             assert_eq!(r.stored, 10);
@@ -1577,19 +1707,19 @@ mod tests {
     fn handle_is_small() {
         assert!(core::mem::size_of::<Option<SegmentBuf>>() <= 16);
         assert!(core::mem::size_of::<SocketQuota>() <= 10);
-        // 7 bytes per receive entry, 1 per send buffer, plus a few cursors.
-        assert!(core::mem::size_of::<RecvQueue<32>>() <= 7 * 32 + 12);
-        assert!(core::mem::size_of::<SendQueue<32>>() <= 32 + 16);
+        // A few cursors, whatever the window: the per-buffer state is in the buffers.
+        assert!(core::mem::size_of::<RecvQueue>() <= 16);
+        assert!(core::mem::size_of::<SendQueue>() <= 20);
     }
 
     #[test]
     fn a_partly_read_buffer_keeps_its_offset_while_others_come_and_go() {
-        let mut bytes = [0u8; 8 * 100];
+        let mut bytes = [0u8; 8 * (100 + META_BYTES)];
         let mut q = [SocketQuota::new(0, 8, 0)];
-        let mut packets = PacketPool::new(&mut bytes, 100);
+        let mut packets = PacketPool::new(&mut bytes, 100 + META_BYTES);
         let mut ledger = SegmentPool::new(&mut q, 100, 8, 0);
         let mut pool = Segments::new(&mut ledger, &mut packets);
-        let mut rq = RecvQueue::<8>::new(0, SeqNumber(0));
+        let mut rq = RecvQueue::new(0, SeqNumber(0));
         let data: Vec<u8> = (0..500u32).map(|i| (i * 7 + 3) as u8).collect();
         rq.insert(&mut pool, SeqNumber(0), &data[..250]);
         let mut out = [0u8; 500];
@@ -1610,12 +1740,12 @@ mod tests {
             start in proptest::num::u32::ANY,
             ops in proptest::collection::vec((proptest::bool::ANY, 0usize..250), 0..60),
         ) {
-            let mut bytes = [0u8; 6 * 64];
+            let mut bytes = [0u8; 6 * (64 + META_BYTES)];
             let mut q = [SocketQuota::new(5, 0, 0)];
-            let mut packets = PacketPool::new(&mut bytes, 64);
+            let mut packets = PacketPool::new(&mut bytes, 64 + META_BYTES);
             let mut ledger = SegmentPool::new(&mut q, 64, 6, 0);
             let mut pool = Segments::new(&mut ledger, &mut packets);
-            let mut sq = SendQueue::<4>::new(0, SeqNumber(start));
+            let mut sq = SendQueue::new(0, SeqNumber(start));
             let mut model: Vec<u8> = Vec::new(); // bytes from SND.UNA
             let mut next_byte = 0u8;
             for (write, n) in ops {
@@ -1644,17 +1774,132 @@ mod tests {
         }
 
         #[test]
+        fn recv_chain_matches_a_byte_model(
+            start in proptest::num::u32::ANY,
+            ops in proptest::collection::vec((0usize..4, 0usize..600, 1usize..200), 0..60),
+        ) {
+            // Ample limits, so nothing is dropped: every byte must be stored exactly once,
+            // whatever the order, the overlaps and the partial reads.
+            const STREAM: usize = 600;
+            const SIZE: usize = 50;
+            let stream: Vec<u8> = (0..STREAM as u32).map(|i| (i * 29 + 7) as u8).collect();
+            let mut bytes = [0u8; 80 * (SIZE + META_BYTES)];
+            let mut q = [SocketQuota::new(0, 80, 0)];
+            let mut packets = PacketPool::new(&mut bytes, SIZE + META_BYTES);
+            let mut ledger = SegmentPool::new(&mut q, SIZE, 80, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
+            let mut rq = RecvQueue::new(0, SeqNumber(start));
+            let mut held = [false; STREAM]; // received, not yet read
+            let mut read = 0usize;
+            for (kind, a, b) in ops {
+                if kind < 3 {
+                    let (off, end) = (a, (a + b).min(STREAM));
+                    let fresh = (off.max(read)..end).filter(|&i| !held[i]).count();
+                    let r = rq.insert(&mut pool, SeqNumber(start) + off, &stream[off..end]);
+                    proptest::prop_assert_eq!(r.stored, fresh);
+                    proptest::prop_assert_eq!(r.reneged_from, None);
+                    for h in held.iter_mut().take(end).skip(off.max(read)) {
+                        *h = true;
+                    }
+                } else {
+                    let mut out = [0u8; 200];
+                    let n = rq.read(&mut pool, &mut out[..b]);
+                    proptest::prop_assert_eq!(&out[..n], &stream[read..read + n]);
+                    for h in &mut held[read..read + n] {
+                        *h = false;
+                    }
+                    read += n;
+                }
+                let ready = held[read..].iter().take_while(|&&h| h).count();
+                proptest::prop_assert_eq!(rq.readable(), ready);
+                proptest::prop_assert_eq!(rq.has_readable(), ready > 0);
+                proptest::prop_assert_eq!(rq.read_seq(), SeqNumber(start) + read);
+                proptest::prop_assert_eq!(pool.stats().in_use as usize, rq.buffers());
+                // The chain: ascending, disjoint, every buffer holding the stream's bytes at
+                // its sequence number, together exactly the bytes held.
+                let mut index = rq.head;
+                let mut covered = 0;
+                let mut last_end: Option<SeqNumber> = None;
+                for pos in 0..rq.buffers() {
+                    let seq = pool.first_seq(index);
+                    let len = usize::from(pool.data_len(index));
+                    let at = seq - SeqNumber(start);
+                    proptest::prop_assert!(len > 0 && at + len <= STREAM);
+                    if let Some(e) = last_end {
+                        proptest::prop_assert!(seq_ge(seq, e));
+                    }
+                    let from = rq.start_of(index);
+                    proptest::prop_assert_eq!(
+                        &pool.buffer_bytes(index)[from..from + len],
+                        &stream[at..at + len]
+                    );
+                    proptest::prop_assert!(held[at..at + len].iter().all(|&h| h));
+                    covered += len;
+                    last_end = Some(seq + len);
+                    if let Some(next) = rq.after(&pool, index, pos) {
+                        index = next;
+                    }
+                }
+                proptest::prop_assert_eq!(covered, held.iter().filter(|&&h| h).count());
+            }
+            rq.clear(&mut pool);
+            proptest::prop_assert_eq!(pool.stats().in_use, 0);
+            proptest::prop_assert_eq!(pool.packets.stats().in_use, 0);
+        }
+
+        #[test]
+        fn send_queue_beyond_32_buffers_matches_model(
+            ops in proptest::collection::vec((proptest::bool::ANY, 0usize..3000), 0..40),
+        ) {
+            // A 64-buffer send buffer (more than the old fixed array held).
+            let mut bytes = [0u8; 70 * (40 + META_BYTES)];
+            let mut q = [SocketQuota::new(64, 0, 0)];
+            let mut packets = PacketPool::new(&mut bytes, 40 + META_BYTES);
+            let mut ledger = SegmentPool::new(&mut q, 40, 70, 0);
+            let mut pool = Segments::new(&mut ledger, &mut packets);
+            let mut sq = SendQueue::new(0, SeqNumber(u32::MAX - 1000));
+            let mut model: Vec<u8> = Vec::new();
+            let mut next_byte = 0u8;
+            for (write, n) in ops {
+                if write {
+                    let data: Vec<u8> = (0..n).map(|i| next_byte.wrapping_add((i * 3) as u8)).collect();
+                    // Room: 64 buffers, less the acknowledged start of the oldest one.
+                    let room = 64 * 40 - usize::from(sq.head_off) - model.len();
+                    let took = sq.write(&mut pool, &data);
+                    proptest::prop_assert_eq!(took, n.min(room));
+                    model.extend_from_slice(&data[..took]);
+                    next_byte = next_byte.wrapping_add((took * 3) as u8);
+                } else {
+                    let k = n.min(model.len());
+                    proptest::prop_assert_eq!(sq.ack(&mut pool, sq.una() + k), k);
+                    model.drain(..k);
+                }
+                proptest::prop_assert_eq!(sq.len(), model.len());
+                proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
+                let mut off = 0;
+                while off < model.len() {
+                    let seg = sq.segment(&pool, sq.una() + off, 1460).unwrap();
+                    proptest::prop_assert!(!seg.is_empty());
+                    proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
+                    off += seg.len();
+                }
+            }
+            sq.clear(&mut pool);
+            proptest::prop_assert_eq!(pool.packets.stats().in_use, 0);
+        }
+
+        #[test]
         fn recv_queue_delivers_the_stream_once(
             start in proptest::num::u32::ANY,
             segs in proptest::collection::vec((0usize..300, 1usize..80), 0..40),
         ) {
             let stream: Vec<u8> = (0..400u32).map(|i| (i * 13 + 1) as u8).collect();
-            let mut bytes = [0u8; 16 * 50];
+            let mut bytes = [0u8; 16 * (50 + META_BYTES)];
             let mut q = [SocketQuota::new(0, 16, 0)];
-            let mut packets = PacketPool::new(&mut bytes, 50);
+            let mut packets = PacketPool::new(&mut bytes, 50 + META_BYTES);
             let mut ledger = SegmentPool::new(&mut q, 50, 16, 0);
             let mut pool = Segments::new(&mut ledger, &mut packets);
-            let mut rq = RecvQueue::<16>::new(0, SeqNumber(start));
+            let mut rq = RecvQueue::new(0, SeqNumber(start));
             let mut got = Vec::new();
             for (off, len) in segs.into_iter().chain([(0, 400); 12]) {
                 let end = (off + len).min(400);

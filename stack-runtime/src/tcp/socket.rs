@@ -1,6 +1,7 @@
 //! The RFC 9293 state machine of one connection, assembled from the building blocks of
 //! [`super`]: [`SendQueue`]/[`RecvQueue`] over the packet pool ([`Segments`]), the
-//! [`Assembler`] and [`SackReporter`] on the receive side, the [`Scoreboard`] with
+//! [`Assembler`] and [`sack::SackReporter`](super::sack::SackReporter) on the receive side,
+//! the [`sack::Scoreboard`](super::sack::Scoreboard) with
 //! [`Congestion`] and [`RttEstimator`] on the send side, and the [`Timers`].
 //!
 //! A [`TcpSlot`] is one entry of the caller-provided socket table. The stack drives it with two
@@ -32,7 +33,8 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use super::assembler::Assembler;
 use super::congestion::{AckAction, Congestion, CongestionConfig, DupAckAction};
 use super::rtt::{RttConfig, RttEstimator};
-use super::sack::{NextSeg, RecoveryMarks, SackReporter, Scoreboard, max_sack_blocks};
+use super::sack::slot::{RecoveryMarks, SackReporter, Scoreboard};
+use super::sack::{NextSeg, max_sack_blocks};
 use super::segment_pool::{RecvQueue, SegmentPool, Segments, SendQueue};
 use super::timers::{Keepalive, TimerConfig, TimerEvent, Timers};
 use super::{SeqRange, seq_ge};
@@ -42,12 +44,13 @@ use crate::time::{Duration, Instant};
 use crate::wire::checksum;
 use crate::wire::tcp::{Control, MAX_WINDOW_SHIFT, Repr, SackRanges, SeqNumber, Timestamp};
 
-/// Pool buffers one socket's send queue can hold (the handle array of its [`SendQueue`]); the
-/// profile's send-buffer limit is at most this many buffers.
-pub const SEND_QUEUE_BUFFERS: usize = 32;
-/// Pool buffers one socket's receive queue can hold; the receive window is at most this many
-/// buffers.
-pub const RECV_QUEUE_BUFFERS: usize = 32;
+/// Pool buffers one socket's send queue can hold: only a sanity bound (a queue is a chain
+/// through its buffers, its count a byte), above what a packet pool of at most
+/// [`crate::pool::MAX_BUFFERS`] can give TCP; the socket's limit and the cap are what bind.
+pub const SEND_QUEUE_BUFFERS: usize = super::segment_pool::MAX_QUEUE_BUFFERS;
+/// Pool buffers one socket's receive queue can hold: a sanity bound like
+/// [`SEND_QUEUE_BUFFERS`]; the receive window is set by the socket's limit.
+pub const RECV_QUEUE_BUFFERS: usize = super::segment_pool::MAX_QUEUE_BUFFERS;
 /// Out-of-order ranges one socket remembers (the bounded out-of-order queue).
 pub const OUT_OF_ORDER_RANGES: usize = 8;
 /// SACKed ranges the sender's scoreboard keeps.
@@ -304,7 +307,7 @@ pub(crate) struct Ctx<'c, 'p> {
 /// over several pool buffers. Copied once into the driver's buffer by [`Payload::copy_to`].
 #[derive(Debug, Clone, Copy)]
 pub struct Payload<'p, 'q> {
-    queue: &'q SendQueue<SEND_QUEUE_BUFFERS>,
+    queue: &'q SendQueue,
     pool: &'q Segments<'q, 'p>,
     seq: SeqNumber,
     len: usize,
@@ -403,8 +406,8 @@ pub struct TcpSlot {
     timed: Option<(SeqNumber, Instant)>,
     latest_ooo: Option<SeqNumber>,
 
-    sendq: SendQueue<SEND_QUEUE_BUFFERS>,
-    recvq: RecvQueue<RECV_QUEUE_BUFFERS>,
+    sendq: SendQueue,
+    recvq: RecvQueue,
     asm: Assembler<OUT_OF_ORDER_RANGES>,
     reporter: SackReporter,
     board: Scoreboard<SCOREBOARD_RANGES>,
@@ -420,6 +423,9 @@ impl TcpSlot {
     /// A free slot: all zero bytes (every default is applied by `open` when the slot is
     /// taken), so a table of them is zero-initialised memory (`.bss`), built neither in flash
     /// nor on the call stack.
+    // The send queue's lookup cursor is a `Cell`: a copy of `EMPTY` is a fresh, unshared value,
+    // which is all this constant is used for.
+    #[allow(clippy::declare_interior_mutable_const)]
     pub const EMPTY: TcpSlot = TcpSlot {
         state: TcpState::Closed,
         generation: 0,

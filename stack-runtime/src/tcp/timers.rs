@@ -89,8 +89,12 @@ pub struct Timers {
     /// 40 bytes per connection.
     at: [Instant; 5],
     armed: u8,
-    persist_base: Duration,
-    persist_backoffs: u32,
+    /// The first persist interval (one RTO) in µs, saturated to `u32` (71 minutes, beyond
+    /// any `persist_max` worth having).
+    persist_base: u32,
+    /// Persist probes since the window closed (saturating; the interval stops doubling at
+    /// `persist_max` long before).
+    persist_backoffs: u8,
     keepalive_probes: u8,
     unacked_full_segments: u8,
 }
@@ -128,7 +132,7 @@ impl Timers {
         Timers {
             at: [Instant::ZERO; 5],
             armed: 0,
-            persist_base: Duration::ZERO,
+            persist_base: 0,
             persist_backoffs: 0,
             keepalive_probes: 0,
             unacked_full_segments: 0,
@@ -241,7 +245,10 @@ impl Timers {
 
     fn persist_interval(&self, config: &TimerConfig) -> Duration {
         // base × 2^backoffs, saturating (u64::MAX as the factor once it no longer fits).
-        let micros = super::saturating_shl(self.persist_base.total_micros(), self.persist_backoffs);
+        let micros = super::saturating_shl(
+            u64::from(self.persist_base),
+            u32::from(self.persist_backoffs),
+        );
         Duration::from_micros(micros).min(config.persist_max)
     }
 
@@ -249,7 +256,7 @@ impl Timers {
     /// when already probing).
     pub fn start_persist(&mut self, config: &TimerConfig, now: Instant, rto: Duration) {
         if self.get(PERSIST).is_none() {
-            self.persist_base = rto;
+            self.persist_base = u32::try_from(rto.total_micros()).unwrap_or(u32::MAX);
             self.persist_backoffs = 0;
             self.arm(PERSIST, now + self.persist_interval(config));
         }

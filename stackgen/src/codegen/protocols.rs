@@ -13,8 +13,10 @@ use crate::plan::{Plan, TcpPlan};
 use crate::profile::{Ipv4Setting, TcpBuffers};
 
 /// Pool buffers one TCP socket's send or receive queue holds at most in stack-runtime
-/// (`stack_runtime::tcp::socket::SEND_QUEUE_BUFFERS` and `RECV_QUEUE_BUFFERS`).
-const QUEUE_BUFFERS_MAX: u64 = 32;
+/// (`stack_runtime::tcp::socket::SEND_QUEUE_BUFFERS` and `RECV_QUEUE_BUFFERS`: a queue is a
+/// chain through its packet buffers with a one-byte count, so only a sanity bound above what
+/// the packet pool, at most 256 buffers, can give TCP).
+const QUEUE_BUFFERS_MAX: u64 = 255;
 /// Packet buffers stack-runtime lets TCP data hold at most
 /// (`stack_runtime::tcp::segment_pool::MAX_SEGMENTS`).
 const SEGMENTS_MAX: u64 = crate::plan::TCP_SEGMENTS_MAX;

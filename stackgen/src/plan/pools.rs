@@ -186,9 +186,13 @@ pub(super) fn compute(plan: &Plan) -> Vec<Pool> {
             "TCP connections",
             "tcp.sockets",
             tcp.sockets,
-            layouts.tcp_slot,
+            layouts.tcp_slot_for(tcp.sack),
             Application,
-            "state, sequence space, timers, RTT, SACK scoreboard, queue indices".into(),
+            if tcp.sack {
+                "state, sequence space, timers, RTT, SACK scoreboard, queue cursors".into()
+            } else {
+                "state, sequence space, timers, RTT, queue cursors".into()
+            },
         );
         pools.push(
             "tcp_listeners",

@@ -98,8 +98,11 @@ pub struct RuntimeLayouts {
     pub reassembly_slot: Layout,
     /// `stack_runtime::UdpSlot`: a socket's port, limits and packet-buffer handles.
     pub udp_slot: Layout,
-    /// `stack_runtime::TcpSlot`: one connection's control block.
+    /// `stack_runtime::TcpSlot`: one connection's control block, without stack-runtime's
+    /// feature `tcp-sack` (its SACK state is then zero-sized).
     pub tcp_slot: Layout,
+    /// `stack_runtime::TcpSlot` with feature `tcp-sack` (reporter, scoreboard, recovery marks).
+    pub tcp_slot_sack: Layout,
     /// `stack_runtime::TcpListenerSlot`.
     pub tcp_listener_slot: Layout,
     /// `stack_runtime::tcp::segment_pool::SocketQuota`: a connection's share of the segments.
@@ -119,7 +122,8 @@ pub const LAYOUTS_32: RuntimeLayouts = RuntimeLayouts {
     arp_entry: Layout::new(32, 8),
     reassembly_slot: Layout::new(128, 8),
     udp_slot: Layout::new(68, 4),
-    tcp_slot: Layout::new(824, 8),
+    tcp_slot: Layout::new(392, 8),
+    tcp_slot_sack: Layout::new(536, 8),
     tcp_listener_slot: Layout::new(2, 2),
     socket_quota: Layout::new(10, 2),
     dhcp_slot: Layout::new(576, 8),
@@ -134,13 +138,25 @@ pub const LAYOUTS_64: RuntimeLayouts = RuntimeLayouts {
     arp_entry: Layout::new(32, 8),
     reassembly_slot: Layout::new(144, 8),
     udp_slot: Layout::new(68, 4),
-    tcp_slot: Layout::new(880, 8),
+    tcp_slot: Layout::new(440, 8),
+    tcp_slot_sack: Layout::new(592, 8),
     tcp_listener_slot: Layout::new(2, 2),
     socket_quota: Layout::new(10, 2),
     dhcp_slot: Layout::new(576, 8),
     dns_query_slot: Layout::new(288, 8),
     dns_cache_entry: Layout::new(280, 8),
 };
+
+impl RuntimeLayouts {
+    /// The layout of `stack_runtime::TcpSlot` with feature `tcp-sack` on (`sack`) or off.
+    pub fn tcp_slot_for(&self, sack: bool) -> Layout {
+        if sack {
+            self.tcp_slot_sack
+        } else {
+            self.tcp_slot
+        }
+    }
+}
 
 /// The pointer width of a target triple: 64 for `x86_64`, `aarch64`, `riscv64`…, else 32.
 pub fn pointer_width(target: &str) -> u32 {

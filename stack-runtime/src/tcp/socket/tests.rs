@@ -63,7 +63,9 @@ fn plain_config() -> TcpConfig {
 
 impl Harness {
     fn new(config: TcpConfig) -> Harness {
-        let bytes: &'static mut [u8] = Box::leak(vec![0u8; 64 * MSS].into_boxed_slice());
+        // Packet buffers of one MSS of payload plus the queues' metadata tail.
+        let packet = MSS + crate::tcp::segment_pool::META_BYTES;
+        let bytes: &'static mut [u8] = Box::leak(vec![0u8; 64 * packet].into_boxed_slice());
         let quotas: &'static mut [SocketQuota] = Box::leak(Box::new([SocketQuota::new(
             config.send_buffers,
             config.recv_buffers,
@@ -71,7 +73,7 @@ impl Harness {
         )]));
         Harness {
             pool: SegmentPool::new(quotas, MSS, 64, 0),
-            packets: PacketPool::new(bytes, MSS),
+            packets: PacketPool::new(bytes, packet),
             stats: Stats::new(),
             config,
             challenge: ChallengeLimiter::new(),
@@ -1339,4 +1341,23 @@ fn rfc1122_4_2_3_4_override_timeout_sends_what_fits_a_small_window() {
     h.ack(0, ISS + 1001, 65535);
     h.out_none();
     assert_eq!(h.sock.next_deadline(), None);
+}
+
+#[test]
+fn the_slot_does_not_grow_with_the_window() {
+    use core::mem::size_of;
+    // The queues are chains through their packet buffers: a few cursors each, whatever the
+    // send buffer and window (the old fixed arrays took 284 bytes on x86_64).
+    assert_eq!(size_of::<SendQueue>(), 20);
+    assert_eq!(size_of::<RecvQueue>(), 16);
+    assert_eq!(size_of::<RttEstimator>(), 28);
+    // Without feature `tcp-sack` the SACK state takes no byte.
+    let sack_state = size_of::<SackReporter>()
+        + size_of::<Scoreboard<SCOREBOARD_RANGES>>()
+        + size_of::<RecoveryMarks>();
+    assert_eq!(sack_state == 0, !SACK);
+    // The whole slot (x86_64; 32-bit targets are checked against stackgen's LAYOUTS_32 by
+    // every generated stack).
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(size_of::<TcpSlot>(), if SACK { 592 } else { 440 });
 }
