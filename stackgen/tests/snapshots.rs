@@ -59,12 +59,18 @@ fn shipped_profiles_meet_the_issue() {
 
     let stm = plan("stm32f407");
     let tcp = stm.tcp.as_ref().unwrap();
-    assert_eq!((stm.buffers.rx_count, stm.buffers.size), (12, 1536));
+    assert_eq!(stm.buffers.size, 1536);
     // lwIP's MEMP_NUM_TCP_SEG = 32 counts descriptors over pbufs; `tcp.segments` counts the
-    // packet buffers TCP data may hold, at most the 20 buffers but the 2 kept for frames.
+    // packet buffers TCP data may hold: the workload's busy connections' full windows and
+    // send buffers, and the pool is exactly that plus the buffers kept for frames.
+    let busy = stm.workload.concurrent_connections.unwrap();
     assert_eq!(
         (tcp.sockets, tcp.listeners, tcp.segments, tcp.mss),
-        (8, 4, 16, 1460)
+        (8, 4, busy * (4 + 4), 1460)
+    );
+    assert_eq!(
+        stm.buffers.rx_count + stm.buffers.tx_count,
+        tcp.segments + stackgen::plan::FRAME_RESERVE
     );
     assert_eq!((tcp.rx_window, tcp.send_buffer), (4 * 1460, 4 * 1460));
     assert!(stm.protocols.udp && stm.protocols.dhcpv4 && stm.protocols.dns);
