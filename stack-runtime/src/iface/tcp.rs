@@ -343,7 +343,7 @@ mod enabled {
                 return bump(&mut self.stats.tcp_not_unicast);
             }
             let packet = TcpPacket::new_unchecked(data);
-            let repr = match TcpRepr::parse(&packet, info.src, info.dst, true) {
+            let repr = match TcpRepr::parse_for_stack(&packet, info.src, info.dst) {
                 Ok(r) => r,
                 Err(Error::Checksum) => return bump(&mut self.stats.tcp_bad_checksum),
                 Err(_) => return bump(&mut self.stats.tcp_malformed),
@@ -527,7 +527,7 @@ mod enabled {
                 src_addr: src,
                 dst_addr: dst,
                 next_header: IpProtocol::Tcp,
-                payload_len: repr.buffer_len(),
+                payload_len: repr.stack_header_len(),
                 hop_limit: self.config.ttl,
             };
             let Some(packet) = self.build_ip_packet(&ip, |buf| {
@@ -594,7 +594,7 @@ mod enabled {
                             busy = true;
                             return false;
                         };
-                        let tcp_len = repr.header_len() + payload.len();
+                        let tcp_len = repr.stack_header_len() + payload.len();
                         let frame_len = ETH_LEN + IPV4_HEADER_LEN + tcp_len;
                         *ident = ident.wrapping_add(1);
                         let id = *ident;

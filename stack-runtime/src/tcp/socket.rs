@@ -1819,7 +1819,7 @@ impl TcpSlot {
         // Options beyond the timestamps (SACK blocks) come out of the payload, so the
         // segment never exceeds the peer's MSS (RFC 6691).
         let ts_opts = if self.ts() { 12 } else { 0 };
-        let cap = (self.snd_mss + ts_opts).saturating_sub(repr.header_len() - 20);
+        let cap = (self.snd_mss + ts_opts).saturating_sub(repr.stack_header_len() - 20);
         let len = len.min(data_end - seq).min(cap);
         let fin = self.fin_queued && seq + len == data_end && seq_ge(data_end, seq);
         if fin {

@@ -1057,6 +1057,30 @@ impl Control {
     }
 }
 
+/// Which optional TCP options [`Repr::parse_with`] keeps (the others are validated only).
+#[derive(Clone, Copy)]
+struct Kept {
+    window_scale: bool,
+    sack: bool,
+    timestamps: bool,
+}
+
+impl Kept {
+    /// Every option (the public [`Repr::parse`]).
+    const ALL: Kept = Kept {
+        window_scale: true,
+        sack: true,
+        timestamps: true,
+    };
+    /// The options of the TCP features compiled in (the stack's own input).
+    #[cfg(feature = "tcp")]
+    const COMPILED_IN: Kept = Kept {
+        window_scale: cfg!(feature = "tcp-window-scaling"),
+        sack: cfg!(feature = "tcp-sack"),
+        timestamps: cfg!(feature = "tcp-timestamps"),
+    };
+}
+
 /// A decoded TCP segment: header fields, the options this stack handles and
 /// the payload (borrowed from the packet).
 ///
@@ -1124,6 +1148,32 @@ impl<'a> Repr<'a> {
         src_addr: Ipv4Addr,
         dst_addr: Ipv4Addr,
         verify_checksum: bool,
+    ) -> Result<Repr<'a>> {
+        Self::parse_with(packet, src_addr, dst_addr, verify_checksum, Kept::ALL)
+    }
+
+    /// [`parse`](Self::parse) for the stack's own input: the same acceptance and errors, but
+    /// the options of TCP features compiled out (`tcp-sack`, `tcp-timestamps`,
+    /// `tcp-window-scaling`) are validated and not kept (the state machine ignores them then),
+    /// so their decoding is left out of the firmware.
+    #[cfg(feature = "tcp")]
+    #[inline(always)]
+    pub(crate) fn parse_for_stack<T: AsRef<[u8]> + ?Sized>(
+        packet: &Packet<&'a T>,
+        src_addr: Ipv4Addr,
+        dst_addr: Ipv4Addr,
+    ) -> Result<Repr<'a>> {
+        Self::parse_with(packet, src_addr, dst_addr, true, Kept::COMPILED_IN)
+    }
+
+    /// [`parse`](Self::parse) keeping only the options `kept` selects.
+    #[inline(always)]
+    fn parse_with<T: AsRef<[u8]> + ?Sized>(
+        packet: &Packet<&'a T>,
+        src_addr: Ipv4Addr,
+        dst_addr: Ipv4Addr,
+        verify_checksum: bool,
+        kept: Kept,
     ) -> Result<Repr<'a>> {
         packet.check_len()?;
         if verify_checksum && !packet.verify_checksum(src_addr, dst_addr) {
@@ -1197,19 +1247,27 @@ impl<'a> Repr<'a> {
                     repr.max_seg_size = Some(u16::from_be_bytes([a, b]));
                 }
                 (kind::WINDOW_SCALE, &[shift]) => {
-                    repr.window_scale = Some(shift.min(MAX_WINDOW_SHIFT));
+                    if kept.window_scale {
+                        repr.window_scale = Some(shift.min(MAX_WINDOW_SHIFT));
+                    }
                 }
-                (kind::SACK_PERMITTED, []) => repr.sack_permitted = true,
+                (kind::SACK_PERMITTED, []) => repr.sack_permitted = kept.sack,
                 (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
-                    repr.timestamp = Some(Timestamp {
-                        tsval: u32::from_be_bytes([a, b, c, d]),
-                        tsecr: u32::from_be_bytes([e, f, g, h]),
-                    });
+                    if kept.timestamps {
+                        repr.timestamp = Some(Timestamp {
+                            tsval: u32::from_be_bytes([a, b, c, d]),
+                            tsecr: u32::from_be_bytes([e, f, g, h]),
+                        });
+                    }
                 }
                 (kind::SACK, blocks)
                     if blocks.len() % 8 == 0
                         && (1..=MAX_SACK_BLOCKS).contains(&(blocks.len() / 8)) =>
                 {
+                    if !kept.sack {
+                        rest = next;
+                        continue;
+                    }
                     let mut ranges = SackRanges::new();
                     for b in blocks.chunks_exact(8) {
                         if let &[a0, a1, a2, a3, b0, b1, b2, b3] = b {
@@ -1237,8 +1295,15 @@ impl<'a> Repr<'a> {
 
     /// Option bytes before the SACK option (always a multiple of 4).
     fn fixed_options_len(&self) -> usize {
+        self.fixed_options_len_with(true, true)
+    }
+
+    /// [`fixed_options_len`](Self::fixed_options_len) counting the timestamps (`ts`) and
+    /// SACK-permitted (`sack`) options only when on.
+    #[inline(always)]
+    fn fixed_options_len_with(&self, ts: bool, sack: bool) -> usize {
         let mss = if self.max_seg_size.is_some() { 4 } else { 0 };
-        let sack_ts = match (self.sack_permitted, self.timestamp.is_some()) {
+        let sack_ts = match (sack && self.sack_permitted, ts && self.timestamp.is_some()) {
             // SACK-permitted + Timestamps, or NOP NOP + Timestamps.
             (_, true) => 12,
             // NOP NOP SACK-permitted.
@@ -1268,8 +1333,32 @@ impl<'a> Repr<'a> {
     /// Header length `emit` writes: 20 bytes plus the options, which the
     /// canonical layout keeps a multiple of 4 (at most 60).
     pub fn header_len(&self) -> usize {
-        let fixed = self.fixed_options_len();
-        let sack = match self.sack_blocks_next_to(fixed) {
+        self.header_len_with(true, true)
+    }
+
+    /// The header length [`write_header`](Self::write_header) writes: the options of TCP
+    /// features compiled out (timestamps, SACK) are not counted (the stack never sets them
+    /// then), so their length arithmetic is left out of the firmware.
+    #[cfg(feature = "tcp")]
+    #[inline(always)]
+    pub(crate) fn stack_header_len(&self) -> usize {
+        self.header_len_with(
+            cfg!(feature = "tcp-timestamps"),
+            cfg!(feature = "tcp-sack"),
+        )
+    }
+
+    /// [`header_len`](Self::header_len) with the timestamps (`ts`) and SACK (`sack`) options
+    /// counted or not.
+    #[inline(always)]
+    fn header_len_with(&self, ts: bool, sack: bool) -> usize {
+        let fixed = self.fixed_options_len_with(ts, sack);
+        let blocks = if sack {
+            self.sack_blocks_next_to(fixed)
+        } else {
+            0
+        };
+        let sack = match blocks {
             0 => 0,
             n => 4 + 8 * n,
         };
@@ -1345,7 +1434,7 @@ impl<'a> Repr<'a> {
             (ts || self.timestamp.is_none())
                 && (sack || (!self.sack_permitted && self.sack_ranges.is_empty()))
         );
-        let header_len = self.header_len();
+        let header_len = self.header_len_with(ts, sack);
         h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
         h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
         h[4..8].copy_from_slice(&self.seq_number.0.to_be_bytes());
@@ -1392,7 +1481,11 @@ impl<'a> Repr<'a> {
         if let Some(shift) = self.window_scale {
             put(&[NOP, kind::WINDOW_SCALE, 3, shift.min(MAX_WINDOW_SHIFT)]);
         }
-        let blocks = if sack { self.emitted_sack_blocks() } else { 0 };
+        let blocks = if sack {
+            self.sack_blocks_next_to(self.fixed_options_len_with(ts, sack))
+        } else {
+            0
+        };
         if blocks > 0 {
             put(&[NOP, NOP, kind::SACK, (2 + 8 * blocks) as u8]);
             for &(l, r) in self.sack_ranges.as_slice().iter().take(blocks) {
