@@ -1418,6 +1418,24 @@ impl TcpSlot {
         true
     }
 
+    /// Emit a segment without data from `seq` (an ACK, a window probe, a keepalive): one
+    /// out-of-line copy of the segment building for the four places that send one.
+    #[inline(never)]
+    fn emit_empty<F>(
+        &mut self,
+        pool: &Segments<'_, '_>,
+        stats: &mut Stats,
+        now: Instant,
+        seq: SeqNumber,
+        emit: &mut F,
+    ) -> bool
+    where
+        F: FnMut(&Repr<'_>, Payload<'_, '_>) -> bool,
+    {
+        let (repr, edge) = self.base_repr(pool, now, seq);
+        self.emit_one(pool, stats, &repr, edge, seq, 0, emit)
+    }
+
     fn on_timer(
         &mut self,
         event: TimerEvent,
@@ -1559,8 +1577,7 @@ impl TcpSlot {
         }
         if !self.state.is_synchronized() {
             if self.state == TcpState::SynReceived && self.ack_now {
-                let (repr, edge) = self.base_repr(pool, now, self.iss + 1);
-                if !self.emit_one(pool, stats, &repr, edge, self.iss + 1, 0, &mut emit) {
+                if !self.emit_empty(pool, stats, now, self.iss + 1, &mut emit) {
                     return false;
                 }
             }
@@ -1668,9 +1685,7 @@ impl TcpSlot {
             if probe {
                 // An old sequence number makes the peer answer with its current window
                 // (RFC 9293 §3.8.6.1 allows any probe the receiver must acknowledge).
-                let seq = self.snd_una - 1;
-                let (repr, edge) = self.base_repr(pool, now, seq);
-                if !self.emit_one(pool, stats, &repr, edge, seq, 0, &mut emit) {
+                if !self.emit_empty(pool, stats, now, self.snd_una - 1, &mut emit) {
                     return false;
                 }
                 bump(&mut stats.tcp_window_probes);
@@ -1680,8 +1695,7 @@ impl TcpSlot {
             self.timers.start_persist(&config.timer_config(), now, rto);
         }
         if keepalive && sent == 0 {
-            let (repr, edge) = self.base_repr(pool, now, self.snd_una - 1);
-            if !self.emit_one(pool, stats, &repr, edge, self.snd_una, 0, &mut emit) {
+            if !self.emit_empty(pool, stats, now, self.snd_una - 1, &mut emit) {
                 return false;
             }
             bump(&mut stats.tcp_keepalives_tx);
@@ -1693,9 +1707,7 @@ impl TcpSlot {
             // SND.UNA, and an ACK from there lies before the peer's RCV.NXT, so the peer drops
             // it as unacceptable without reading its ACK field. If both sides time out at once
             // they would answer each other's unacceptable ACKs forever.
-            let seq = self.snd_max;
-            let (repr, edge) = self.base_repr(pool, now, seq);
-            if !self.emit_one(pool, stats, &repr, edge, seq, 0, &mut emit) {
+            if !self.emit_empty(pool, stats, now, self.snd_max, &mut emit) {
                 return false;
             }
         }
