@@ -1342,10 +1342,7 @@ impl<'a> Repr<'a> {
     #[cfg(feature = "tcp")]
     #[inline(always)]
     pub(crate) fn stack_header_len(&self) -> usize {
-        self.header_len_with(
-            cfg!(feature = "tcp-timestamps"),
-            cfg!(feature = "tcp-sack"),
-        )
+        self.header_len_with(cfg!(feature = "tcp-timestamps"), cfg!(feature = "tcp-sack"))
     }
 
     /// [`header_len`](Self::header_len) with the timestamps (`ts`) and SACK (`sack`) options
