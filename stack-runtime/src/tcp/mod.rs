@@ -41,7 +41,6 @@ pub mod socket;
 pub mod syn_cookie;
 pub mod timers;
 
-use core::cmp::Ordering;
 use core::net::Ipv4Addr;
 
 use crate::wire::tcp::SeqNumber;
@@ -113,8 +112,11 @@ impl SeqRange {
 
 /// `a >= b` on the sequence circle, where two numbers exactly 2^31 apart (incomparable) also
 /// count as "not before": the safe reading for values taken from the wire.
+/// (`a` is before `b` exactly when `b - a`, read as a signed distance, is positive: the test of
+/// `SeqNumber`'s `<`, without building an `Ordering`.)
+#[inline]
 pub(crate) fn seq_ge(a: SeqNumber, b: SeqNumber) -> bool {
-    a.partial_cmp(&b) != Some(Ordering::Less)
+    (b.0.wrapping_sub(a.0) as i32) <= 0
 }
 
 /// `v · 2^shift`, saturating at `u64::MAX` (what `v.saturating_mul(1 << shift)` gives, and
@@ -132,6 +134,34 @@ pub(crate) fn saturating_shl(v: u64, shift: u32) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use crate::wire::tcp::SeqNumber;
+    use core::cmp::Ordering;
+
+    #[test]
+    fn seq_ge_is_not_before_on_the_circle() {
+        let values = [
+            0u32,
+            1,
+            2,
+            0x7fff_ffff,
+            0x8000_0000,
+            0x8000_0001,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        for a in values {
+            for b in values {
+                let (a, b) = (SeqNumber(a), SeqNumber(b));
+                let expected = a.partial_cmp(&b) != Some(Ordering::Less);
+                assert_eq!(super::seq_ge(a, b), expected, "{a:?} >= {b:?}");
+            }
+        }
+        // Exactly 2^31 apart: incomparable, so "not before" both ways.
+        assert!(super::seq_ge(SeqNumber(0), SeqNumber(0x8000_0000)));
+        assert!(super::seq_ge(SeqNumber(0x8000_0000), SeqNumber(0)));
+        assert!(!super::seq_ge(SeqNumber(1), SeqNumber(2)));
+    }
+
     #[test]
     fn saturating_shl_matches_the_saturating_multiply() {
         let values = [

@@ -1295,13 +1295,13 @@ impl<'a> Repr<'a> {
 
     /// Option bytes before the SACK option (always a multiple of 4).
     fn fixed_options_len(&self) -> usize {
-        self.fixed_options_len_with(true, true)
+        self.fixed_options_len_with(true, true, true)
     }
 
-    /// [`fixed_options_len`](Self::fixed_options_len) counting the timestamps (`ts`) and
-    /// SACK-permitted (`sack`) options only when on.
+    /// [`fixed_options_len`](Self::fixed_options_len) counting the timestamps (`ts`),
+    /// SACK-permitted (`sack`) and window scale (`ws`) options only when on.
     #[inline(always)]
-    fn fixed_options_len_with(&self, ts: bool, sack: bool) -> usize {
+    fn fixed_options_len_with(&self, ts: bool, sack: bool, ws: bool) -> usize {
         let mss = if self.max_seg_size.is_some() { 4 } else { 0 };
         let sack_ts = match (sack && self.sack_permitted, ts && self.timestamp.is_some()) {
             // SACK-permitted + Timestamps, or NOP NOP + Timestamps.
@@ -1310,7 +1310,11 @@ impl<'a> Repr<'a> {
             (true, false) => 4,
             (false, false) => 0,
         };
-        let ws = if self.window_scale.is_some() { 4 } else { 0 };
+        let ws = if ws && self.window_scale.is_some() {
+            4
+        } else {
+            0
+        };
         mss + sack_ts + ws
     }
 
@@ -1333,7 +1337,7 @@ impl<'a> Repr<'a> {
     /// Header length `emit` writes: 20 bytes plus the options, which the
     /// canonical layout keeps a multiple of 4 (at most 60).
     pub fn header_len(&self) -> usize {
-        self.header_len_with(true, true)
+        self.header_len_with(true, true, true)
     }
 
     /// The header length [`write_header`](Self::write_header) writes: the options of TCP
@@ -1342,14 +1346,18 @@ impl<'a> Repr<'a> {
     #[cfg(feature = "tcp")]
     #[inline(always)]
     pub(crate) fn stack_header_len(&self) -> usize {
-        self.header_len_with(cfg!(feature = "tcp-timestamps"), cfg!(feature = "tcp-sack"))
+        self.header_len_with(
+            cfg!(feature = "tcp-timestamps"),
+            cfg!(feature = "tcp-sack"),
+            cfg!(feature = "tcp-window-scaling"),
+        )
     }
 
-    /// [`header_len`](Self::header_len) with the timestamps (`ts`) and SACK (`sack`) options
-    /// counted or not.
+    /// [`header_len`](Self::header_len) with the timestamps (`ts`), SACK (`sack`) and window
+    /// scale (`ws`) options counted or not.
     #[inline(always)]
-    fn header_len_with(&self, ts: bool, sack: bool) -> usize {
-        let fixed = self.fixed_options_len_with(ts, sack);
+    fn header_len_with(&self, ts: bool, sack: bool, ws: bool) -> usize {
+        let fixed = self.fixed_options_len_with(ts, sack, ws);
         let blocks = if sack {
             self.sack_blocks_next_to(fixed)
         } else {
@@ -1401,7 +1409,7 @@ impl<'a> Repr<'a> {
     /// segment.
     pub fn emit_header<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
         let mut h = [0u8; MAX_HEADER_LEN];
-        let header_len = self.write_header_with(&mut h, true, true);
+        let header_len = self.write_header_with(&mut h, true, true, true);
         let header = packet.buffer.as_mut();
         header[..header_len].copy_from_slice(&h[..header_len]);
     }
@@ -1410,9 +1418,10 @@ impl<'a> Repr<'a> {
     /// a constant offset (no bounds check, nothing that could panic), and return its length
     /// ([`header_len`](Self::header_len), at most 60).
     ///
-    /// The stack's own segments carry timestamps and SACK options only when features
-    /// `tcp-timestamps` and `tcp-sack` are compiled in (its state machine never sets them
-    /// otherwise), so without them their writers are left out of the firmware.
+    /// The stack's own segments carry timestamps, SACK and window scale options only when
+    /// features `tcp-timestamps`, `tcp-sack` and `tcp-window-scaling` are compiled in (its state
+    /// machine never sets them otherwise), so without them their writers are left out of the
+    /// firmware.
     #[cfg(feature = "tcp")]
     #[inline(never)]
     pub(crate) fn write_header(&self, h: &mut [u8; MAX_HEADER_LEN]) -> usize {
@@ -1420,18 +1429,26 @@ impl<'a> Repr<'a> {
             h,
             cfg!(feature = "tcp-timestamps"),
             cfg!(feature = "tcp-sack"),
+            cfg!(feature = "tcp-window-scaling"),
         )
     }
 
-    /// [`write_header`](Self::write_header) with the timestamps (`ts`) and SACK (`sack`)
-    /// option writers in or out; `h` must be zero.
+    /// [`write_header`](Self::write_header) with the timestamps (`ts`), SACK (`sack`) and
+    /// window scale (`ws`) option writers in or out; `h` must be zero.
     #[inline(always)]
-    fn write_header_with(&self, h: &mut [u8; MAX_HEADER_LEN], ts: bool, sack: bool) -> usize {
+    fn write_header_with(
+        &self,
+        h: &mut [u8; MAX_HEADER_LEN],
+        ts: bool,
+        sack: bool,
+        ws: bool,
+    ) -> usize {
         debug_assert!(
             (ts || self.timestamp.is_none())
                 && (sack || (!self.sack_permitted && self.sack_ranges.is_empty()))
+                && (ws || self.window_scale.is_none())
         );
-        let header_len = self.header_len_with(ts, sack);
+        let header_len = self.header_len_with(ts, sack, ws);
         h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
         h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
         h[4..8].copy_from_slice(&self.seq_number.0.to_be_bytes());
@@ -1475,11 +1492,13 @@ impl<'a> Repr<'a> {
             (true, None) => put(&[NOP, NOP, kind::SACK_PERMITTED, 2]),
             (false, None) => {}
         }
-        if let Some(shift) = self.window_scale {
+        if let Some(shift) = self.window_scale
+            && ws
+        {
             put(&[NOP, kind::WINDOW_SCALE, 3, shift.min(MAX_WINDOW_SHIFT)]);
         }
         let blocks = if sack {
-            self.sack_blocks_next_to(self.fixed_options_len_with(ts, sack))
+            self.sack_blocks_next_to(self.fixed_options_len_with(ts, sack, ws))
         } else {
             0
         };
