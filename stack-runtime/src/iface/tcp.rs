@@ -450,7 +450,6 @@ mod enabled {
             let iss = match cookie {
                 Some(conn) => {
                     bump(&mut self.stats.tcp_syn_cookies_accepted);
-                    bump(&mut self.stats.tcp_connections_established);
                     conn.server_isn
                 }
                 None => self.tcp.isn.isn(&tuple, now),
@@ -466,7 +465,6 @@ mod enabled {
             match cookie {
                 None => slot.accept_syn(repr, cfg, l as u8),
                 Some(conn) => {
-                    slot.accept_cookie(repr, cfg, l as u8, conn.mss);
                     let mut ctx = Ctx {
                         pool: Segments::new(&mut tcp.pool, &mut self.pool),
                         stats: &mut self.stats,
@@ -474,6 +472,8 @@ mod enabled {
                         challenge: &mut tcp.challenge,
                         now,
                     };
+                    // Established (counted) by the cookie's ACK, which may carry data too.
+                    slot.accept_cookie(&mut ctx, repr, l as u8, conn.mss);
                     slot.process(&mut ctx, repr);
                 }
             }

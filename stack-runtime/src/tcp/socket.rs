@@ -658,8 +658,8 @@ impl TcpSlot {
     /// MSS the cookie kept (no window scaling, SACK nor timestamps).
     pub(crate) fn accept_cookie(
         &mut self,
+        ctx: &mut Ctx<'_, '_>,
         ack: &Repr<'_>,
-        config: &TcpConfig,
         listener: u8,
         mss: u16,
     ) {
@@ -670,15 +670,10 @@ impl TcpSlot {
         self.sack_enabled = false;
         self.ts_enabled = false;
         self.snd_mss = usize::from(mss).min(self.rcv_mss).max(32);
-        self.snd_una = self.iss + 1;
-        self.snd_nxt = self.iss + 1;
+        // Our SYN-ACK (the cookie) was sent and is acknowledged by `ack`: the handshake
+        // completes as from SYN-RECEIVED (the window is not scaled: no window scaling).
         self.snd_max = self.iss + 1;
-        self.snd_wnd = usize::from(ack.window_len);
-        self.max_snd_wnd = self.snd_wnd;
-        self.snd_wl1 = ack.seq_number;
-        self.snd_wl2 = ack.ack_number.unwrap_or(self.iss + 1);
-        self.start_congestion(config);
-        self.state = TcpState::Established;
+        self.establish(ctx, ack, ack.ack_number.unwrap_or(self.iss + 1));
     }
 
     // ------------------------------------------------------------------ application side
@@ -1351,14 +1346,16 @@ impl TcpSlot {
     }
 
     /// A segment from `seq` with the current ACK, window (and SACK blocks, timestamps), and the
-    /// right edge its window announces (for [`TcpSlot::emit_one`]).
+    /// right edge its window announces (for [`TcpSlot::emit_one`]); `syn`: the window of a SYN
+    /// (never scaled).
     fn base_repr(
         &mut self,
         pool: &Segments<'_, '_>,
         now: Instant,
         seq: SeqNumber,
+        syn: bool,
     ) -> (Repr<'static>, SeqNumber) {
-        let (window_len, edge) = self.window_to_send(pool, false);
+        let (window_len, edge) = self.window_to_send(pool, syn);
         let mut sack_ranges = SackRanges::new();
         if self.sack() && !self.asm.is_empty() {
             sack_ranges = self.reporter.blocks(
@@ -1432,7 +1429,7 @@ impl TcpSlot {
     where
         F: FnMut(&Repr<'_>, Payload<'_, '_>) -> bool,
     {
-        let (repr, edge) = self.base_repr(pool, now, seq);
+        let (repr, edge) = self.base_repr(pool, now, seq, false);
         self.emit_one(pool, stats, &repr, edge, seq, 0, emit)
     }
 
@@ -1539,17 +1536,14 @@ impl TcpSlot {
         // SYN or SYN-ACK.
         if self.syn_due {
             let syn_ack = self.state == TcpState::SynReceived;
-            let (window_len, edge) = self.window_to_send(pool, true);
-            let mut repr = Repr {
-                src_port: self.local.port(),
-                dst_port: self.remote.port(),
-                control: Control::Syn,
-                seq_number: self.iss,
-                ack_number: syn_ack.then(|| self.rcv_nxt()),
-                window_len,
-                max_seg_size: Some(self.rcv_mss.min(0xffff) as u16),
-                ..Repr::default()
-            };
+            // The common fields (an unscaled window, no SACK blocks: nothing is received yet),
+            // less the ACK of a SYN that answers none.
+            let (mut repr, edge) = self.base_repr(pool, now, self.iss, true);
+            repr.control = Control::Syn;
+            if !syn_ack {
+                repr.ack_number = None;
+            }
+            repr.max_seg_size = Some(self.rcv_mss.min(0xffff) as u16);
             if WINDOW_SCALING
                 && config.window_scaling
                 && (!syn_ack || self.rcv_shift > 0 || self.snd_shift > 0)
@@ -1560,11 +1554,11 @@ impl TcpSlot {
                 self.rcv_shift = 0;
             }
             repr.sack_permitted = self.sack();
-            if self.ts() {
-                repr.timestamp = Some(Timestamp {
-                    tsval: now.total_millis() as u32,
-                    tsecr: if syn_ack { self.ts_recent } else { 0 },
-                });
+            if let Some(ts) = repr.timestamp.as_mut()
+                && !syn_ack
+            {
+                // A SYN echoes no timestamp.
+                ts.tsecr = 0;
             }
             if !self.emit_one(pool, stats, &repr, edge, self.iss, 0, &mut emit) {
                 return false;
@@ -1827,7 +1821,7 @@ impl TcpSlot {
         F: FnMut(&Repr<'_>, Payload<'_, '_>) -> bool,
     {
         let data_end = self.sendq.end();
-        let (mut repr, edge) = self.base_repr(pool, now, seq);
+        let (mut repr, edge) = self.base_repr(pool, now, seq, false);
         // Options beyond the timestamps (SACK blocks) come out of the payload, so the
         // segment never exceeds the peer's MSS (RFC 6691).
         let ts_opts = if self.ts() { 12 } else { 0 };
