@@ -1343,7 +1343,6 @@ impl<'a> Repr<'a> {
     /// The header length [`write_header`](Self::write_header) writes: the options of TCP
     /// features compiled out (timestamps, SACK) are not counted (the stack never sets them
     /// then), so their length arithmetic is left out of the firmware.
-    #[cfg(feature = "tcp")]
     #[inline(always)]
     pub(crate) fn stack_header_len(&self) -> usize {
         self.header_len_with(
