@@ -1570,10 +1570,11 @@ impl TcpSlot {
             return true;
         }
         if !self.state.is_synchronized() {
-            if self.state == TcpState::SynReceived && self.ack_now {
-                if !self.emit_empty(pool, stats, now, self.iss + 1, &mut emit) {
-                    return false;
-                }
+            if self.state == TcpState::SynReceived
+                && self.ack_now
+                && !self.emit_empty(pool, stats, now, self.iss + 1, &mut emit)
+            {
+                return false;
             }
             return true;
         }

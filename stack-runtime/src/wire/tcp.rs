@@ -1247,18 +1247,14 @@ impl<'a> Repr<'a> {
                     repr.max_seg_size = Some(u16::from_be_bytes([a, b]));
                 }
                 (kind::WINDOW_SCALE, &[shift]) => {
-                    if kept.window_scale {
-                        repr.window_scale = Some(shift.min(MAX_WINDOW_SHIFT));
-                    }
+                    repr.window_scale = kept.window_scale.then_some(shift.min(MAX_WINDOW_SHIFT));
                 }
                 (kind::SACK_PERMITTED, []) => repr.sack_permitted = kept.sack,
                 (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
-                    if kept.timestamps {
-                        repr.timestamp = Some(Timestamp {
-                            tsval: u32::from_be_bytes([a, b, c, d]),
-                            tsecr: u32::from_be_bytes([e, f, g, h]),
-                        });
-                    }
+                    repr.timestamp = kept.timestamps.then(|| Timestamp {
+                        tsval: u32::from_be_bytes([a, b, c, d]),
+                        tsecr: u32::from_be_bytes([e, f, g, h]),
+                    });
                 }
                 (kind::SACK, blocks)
                     if blocks.len() % 8 == 0
