@@ -1246,24 +1246,21 @@ impl<'a> Repr<'a> {
                 (kind::MAX_SEG_SIZE, &[a, b]) => {
                     repr.max_seg_size = Some(u16::from_be_bytes([a, b]));
                 }
-                (kind::WINDOW_SCALE, &[shift]) => {
-                    repr.window_scale = kept.window_scale.then_some(shift.min(MAX_WINDOW_SHIFT));
+                (kind::WINDOW_SCALE, &[shift]) if kept.window_scale => {
+                    repr.window_scale = Some(shift.min(MAX_WINDOW_SHIFT));
                 }
                 (kind::SACK_PERMITTED, []) => repr.sack_permitted = kept.sack,
-                (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) => {
-                    repr.timestamp = kept.timestamps.then(|| Timestamp {
+                (kind::TIMESTAMPS, &[a, b, c, d, e, f, g, h]) if kept.timestamps => {
+                    repr.timestamp = Some(Timestamp {
                         tsval: u32::from_be_bytes([a, b, c, d]),
                         tsecr: u32::from_be_bytes([e, f, g, h]),
                     });
                 }
                 (kind::SACK, blocks)
-                    if blocks.len() % 8 == 0
+                    if kept.sack
+                        && blocks.len() % 8 == 0
                         && (1..=MAX_SACK_BLOCKS).contains(&(blocks.len() / 8)) =>
                 {
-                    if !kept.sack {
-                        rest = next;
-                        continue;
-                    }
                     let mut ranges = SackRanges::new();
                     for b in blocks.chunks_exact(8) {
                         if let &[a0, a1, a2, a3, b0, b1, b2, b3] = b {
@@ -1274,6 +1271,11 @@ impl<'a> Repr<'a> {
                     }
                     repr.sack_ranges = ranges;
                 }
+                // Well-formed options that are not kept (their TCP feature compiled out).
+                (kind::WINDOW_SCALE, [_]) | (kind::TIMESTAMPS, [_, _, _, _, _, _, _, _]) => {}
+                (kind::SACK, blocks)
+                    if blocks.len() % 8 == 0
+                        && (1..=MAX_SACK_BLOCKS).contains(&(blocks.len() / 8)) => {}
                 (
                     kind::MAX_SEG_SIZE
                     | kind::WINDOW_SCALE
@@ -1727,5 +1729,104 @@ mod tests {
         assert_eq!(t, u);
         t.clear();
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn parse_without_kept_options_validates_them_and_drops_them() {
+        let (src, dst) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+        let none = Kept {
+            window_scale: false,
+            sack: false,
+            timestamps: false,
+        };
+        // Every option (the SYN options, then an ACK's SACK blocks): all but MSS dropped.
+        let mut ranges = SackRanges::new();
+        ranges.push((s(100), s(200)));
+        for repr in [
+            Repr {
+                src_port: 40000,
+                dst_port: 7,
+                control: Control::Syn,
+                seq_number: s(1),
+                window_len: 64240,
+                max_seg_size: Some(1460),
+                window_scale: Some(7),
+                sack_permitted: true,
+                timestamp: Some(Timestamp { tsval: 5, tsecr: 0 }),
+                ..Repr::default()
+            },
+            Repr {
+                src_port: 40000,
+                dst_port: 7,
+                seq_number: s(2),
+                ack_number: Some(s(50)),
+                window_len: 1000,
+                sack_ranges: ranges,
+                timestamp: Some(Timestamp { tsval: 6, tsecr: 9 }),
+                ..Repr::default()
+            },
+        ] {
+            let mut buf = [0u8; 60];
+            let len = repr.buffer_len();
+            repr.emit(&mut Packet::new_unchecked(&mut buf[..len]), src, dst);
+            let packet = Packet::new_checked(&buf[..len]).expect("valid length");
+            let all = Repr::parse(&packet, src, dst, true).expect("valid segment");
+            assert_eq!(all, repr);
+            let kept = Repr::parse_with(&packet, src, dst, true, none).expect("valid segment");
+            let expected = Repr {
+                window_scale: None,
+                sack_permitted: false,
+                timestamp: None,
+                sack_ranges: SackRanges::new(),
+                ..repr
+            };
+            assert_eq!(kept, expected);
+        }
+        // Malformed options of the dropped kinds are still rejected: a 3-byte window scale
+        // option's data of 2 bytes, a timestamps option of 6 bytes, a SACK block of 4 bytes.
+        for opt in [
+            &[kind::WINDOW_SCALE, 4, 7, 0][..],
+            &[
+                kind::TIMESTAMPS,
+                8,
+                0,
+                0,
+                0,
+                1,
+                0,
+                0,
+                kind::NO_OPERATION,
+                kind::NO_OPERATION,
+            ][..],
+            &[
+                kind::SACK,
+                6,
+                0,
+                0,
+                0,
+                1,
+                kind::NO_OPERATION,
+                kind::NO_OPERATION,
+            ][..],
+        ] {
+            let mut buf = [0u8; 32];
+            let len = HEADER_LEN + opt.len().next_multiple_of(4);
+            buf[0..2].copy_from_slice(&40000u16.to_be_bytes());
+            buf[2..4].copy_from_slice(&7u16.to_be_bytes());
+            buf[12] = ((len / 4) as u8) << 4;
+            buf[13] = Flags::ACK.bits();
+            buf[HEADER_LEN..HEADER_LEN + opt.len()].copy_from_slice(opt);
+            let packet = Packet::new_unchecked(&buf[..len]);
+            assert_eq!(
+                Repr::parse_with(&packet, src, dst, false, none),
+                Err(Error::Malformed),
+                "{opt:?}"
+            );
+            assert_eq!(
+                Repr::parse(&packet, src, dst, false),
+                Err(Error::Malformed),
+                "{opt:?}"
+            );
+        }
     }
 }
