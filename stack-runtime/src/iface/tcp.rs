@@ -406,13 +406,10 @@ mod enabled {
                         }
                         let mss = repr.max_seg_size.unwrap_or(536);
                         let cookie = self.tcp.cookies.generate(&tuple, repr.seq_number, mss, now);
-                        let window = {
-                            let cfg = &self.config.tcp;
-                            let bufs = usize::from(cfg.recv_buffers)
-                                .min(crate::tcp::socket::RECV_QUEUE_BUFFERS);
-                            (bufs.saturating_sub(1).max(1) * self.tcp.pool.buffer_size())
-                                .min(0xffff)
-                        };
+                        // The window of the SYN-ACK a connection would send (unscaled).
+                        let window =
+                            TcpSlot::max_window(&self.config.tcp, self.tcp.pool.buffer_size())
+                                .min(0xffff);
                         let reply = ControlSegment {
                             src_port: repr.dst_port,
                             dst_port: repr.src_port,

@@ -587,7 +587,8 @@ impl TcpSlot {
         self.sack_enabled = SACK && config.sack;
     }
 
-    fn max_window(config: &TcpConfig, buffer_size: usize) -> usize {
+    /// The largest receive window of a connection: its receive buffers but one.
+    pub(crate) fn max_window(config: &TcpConfig, buffer_size: usize) -> usize {
         let bufs = usize::from(config.recv_buffers).min(RECV_QUEUE_BUFFERS);
         bufs.saturating_sub(1).max(1) * buffer_size
     }
@@ -895,25 +896,23 @@ impl TcpSlot {
         };
         // A retransmitted SYN in SYN-RECEIVED (our SYN-ACK was lost) is answered by
         // resending the SYN-ACK.
-        if self.state == TcpState::SynReceived
-            && seg.control == Control::Syn
-            && seg.ack_number.is_none()
-            && seq + 1 == rcv_nxt
-        {
-            self.syn_due = true;
-            self.snd_nxt = self.iss;
-            return InputAction::None;
-        }
         // Simultaneous open: the peer's SYN-ACK acknowledging our SYN completes the
         // handshake in SYN-RECEIVED too (RFC 9293 §3.5 figure 8).
-        if self.state == TcpState::SynReceived
-            && seg.control == Control::Syn
-            && seq + 1 == rcv_nxt
-            && seg.ack_number == Some(self.iss + 1)
+        if self.state == TcpState::SynReceived && seg.control == Control::Syn && seq + 1 == rcv_nxt
         {
-            self.establish(ctx, seg, self.iss + 1);
-            self.ack_now = true;
-            return InputAction::None;
+            match seg.ack_number {
+                None => {
+                    self.syn_due = true;
+                    self.snd_nxt = self.iss;
+                    return InputAction::None;
+                }
+                Some(ack) if ack == self.iss + 1 => {
+                    self.establish(ctx, seg, ack);
+                    self.ack_now = true;
+                    return InputAction::None;
+                }
+                Some(_) => {}
+            }
         }
         if !acceptable {
             // RFC 9293 §3.10.7.4: "special allowance should be made to accept valid ACKs"
