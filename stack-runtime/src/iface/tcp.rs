@@ -1050,15 +1050,7 @@ mod enabled {
         fn ready(sockets: usize, tcp: TcpConfig) -> (Stack<'static>, FrameQueueDriver) {
             let mut s = stack(sockets, tcp);
             let mut d: FrameQueueDriver = FrameQueueDriver::new(OUR_MAC.0);
-            let mut req = Vec::new();
-            req.extend_from_slice(&[0xff; 6]);
-            req.extend_from_slice(&PEER_MAC.0);
-            req.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
-            req.extend_from_slice(&PEER_MAC.0);
-            req.extend_from_slice(&PEER_IP.octets());
-            req.extend_from_slice(&[0; 6]);
-            req.extend_from_slice(&OUR_IP.octets());
-            d.inject(&req);
+            d.inject(&arp_request_from(PEER_MAC));
             s.poll(&mut d, T0);
             while d.take_sent().is_some() {}
             (s, d)
@@ -1389,15 +1381,7 @@ mod enabled {
             };
             let mut s = Stack::new(config, storage, OUR_MAC);
             let mut d: FrameQueueDriver = FrameQueueDriver::new(OUR_MAC.0);
-            let mut req = Vec::new();
-            req.extend_from_slice(&[0xff; 6]);
-            req.extend_from_slice(&PEER_MAC.0);
-            req.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
-            req.extend_from_slice(&PEER_MAC.0);
-            req.extend_from_slice(&PEER_IP.octets());
-            req.extend_from_slice(&[0; 6]);
-            req.extend_from_slice(&OUR_IP.octets());
-            d.inject(&req);
+            d.inject(&arp_request_from(PEER_MAC));
             s.poll(&mut d, T0);
             while d.take_sent().is_some() {}
             (s, d)

@@ -1734,6 +1734,50 @@ mod tests {
         assert_eq!(pool.stats().in_use, 0);
     }
 
+    /// Drive `sq` with writes (`true`, n bytes) and acknowledgements (`false`, n bytes) and
+    /// check it against a byte model after every step: its length, the buffers it holds, and
+    /// every byte readable by sequence number. With `capacity`, every write must take exactly
+    /// what fits (`capacity` less the queued bytes and the acknowledged start of the oldest
+    /// buffer). Written bytes step by `stride`.
+    fn send_queue_against_model(
+        pool: &mut Segments<'_, '_>,
+        sq: &mut SendQueue,
+        ops: &[(bool, usize)],
+        capacity: Option<usize>,
+        stride: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut model: Vec<u8> = Vec::new(); // bytes from SND.UNA
+        let mut next_byte = 0u8;
+        for &(write, n) in ops {
+            if write {
+                let data: Vec<u8> = (0..n)
+                    .map(|i| next_byte.wrapping_add((i * stride) as u8))
+                    .collect();
+                let room = capacity.map(|c| c - usize::from(sq.head_off) - model.len());
+                let took = sq.write(pool, &data);
+                if let Some(room) = room {
+                    proptest::prop_assert_eq!(took, n.min(room));
+                }
+                model.extend_from_slice(&data[..took]);
+                next_byte = next_byte.wrapping_add((took * stride) as u8);
+            } else {
+                let k = n.min(model.len());
+                proptest::prop_assert_eq!(sq.ack(pool, sq.una() + k), k);
+                model.drain(..k);
+            }
+            proptest::prop_assert_eq!(sq.len(), model.len());
+            proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
+            let mut off = 0;
+            while off < model.len() {
+                let seg = sq.segment(pool, sq.una() + off, 1460).unwrap();
+                proptest::prop_assert!(!seg.is_empty());
+                proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
+                off += seg.len();
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn send_queue_stream_matches_model(
@@ -1746,31 +1790,7 @@ mod tests {
             let mut ledger = SegmentPool::new(&mut q, 64, 6, 0);
             let mut pool = Segments::new(&mut ledger, &mut packets);
             let mut sq = SendQueue::new(0, SeqNumber(start));
-            let mut model: Vec<u8> = Vec::new(); // bytes from SND.UNA
-            let mut next_byte = 0u8;
-            for (write, n) in ops {
-                if write {
-                    let data: Vec<u8> = (0..n).map(|i| next_byte.wrapping_add(i as u8)).collect();
-                    let took = sq.write(&mut pool, &data);
-                    model.extend_from_slice(&data[..took]);
-                    next_byte = next_byte.wrapping_add(took as u8);
-                } else {
-                    let k = n.min(model.len());
-                    let released = sq.ack(&mut pool, sq.una() + k);
-                    proptest::prop_assert_eq!(released, k);
-                    model.drain(..k);
-                }
-                proptest::prop_assert_eq!(sq.len(), model.len());
-                proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
-                // Every byte readable by sequence number.
-                let mut off = 0;
-                while off < model.len() {
-                    let seg = sq.segment(&pool, sq.una() + off, 1460).unwrap();
-                    proptest::prop_assert!(!seg.is_empty());
-                    proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
-                    off += seg.len();
-                }
-            }
+            send_queue_against_model(&mut pool, &mut sq, &ops, None, 1)?;
         }
 
         #[test]
@@ -1858,32 +1878,7 @@ mod tests {
             let mut ledger = SegmentPool::new(&mut q, 40, 70, 0);
             let mut pool = Segments::new(&mut ledger, &mut packets);
             let mut sq = SendQueue::new(0, SeqNumber(u32::MAX - 1000));
-            let mut model: Vec<u8> = Vec::new();
-            let mut next_byte = 0u8;
-            for (write, n) in ops {
-                if write {
-                    let data: Vec<u8> = (0..n).map(|i| next_byte.wrapping_add((i * 3) as u8)).collect();
-                    // Room: 64 buffers, less the acknowledged start of the oldest one.
-                    let room = 64 * 40 - usize::from(sq.head_off) - model.len();
-                    let took = sq.write(&mut pool, &data);
-                    proptest::prop_assert_eq!(took, n.min(room));
-                    model.extend_from_slice(&data[..took]);
-                    next_byte = next_byte.wrapping_add((took * 3) as u8);
-                } else {
-                    let k = n.min(model.len());
-                    proptest::prop_assert_eq!(sq.ack(&mut pool, sq.una() + k), k);
-                    model.drain(..k);
-                }
-                proptest::prop_assert_eq!(sq.len(), model.len());
-                proptest::prop_assert_eq!(pool.stats().in_use as usize, sq.buffers());
-                let mut off = 0;
-                while off < model.len() {
-                    let seg = sq.segment(&pool, sq.una() + off, 1460).unwrap();
-                    proptest::prop_assert!(!seg.is_empty());
-                    proptest::prop_assert_eq!(seg, &model[off..off + seg.len()]);
-                    off += seg.len();
-                }
-            }
+            send_queue_against_model(&mut pool, &mut sq, &ops, Some(64 * 40), 3)?;
             sq.clear(&mut pool);
             proptest::prop_assert_eq!(pool.packets.stats().in_use, 0);
         }
