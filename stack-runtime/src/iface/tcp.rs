@@ -1185,17 +1185,7 @@ mod enabled {
         #[test]
         fn losing_the_address_ends_the_connections_bound_to_it() {
             let (mut s, mut d) = ready(2, TcpConfig::default());
-            let l = s.tcp_listen(80).unwrap();
-            let out = input(
-                &mut s,
-                &mut d,
-                &seg(40000, 80, Control::Syn, 7000, None),
-                T0,
-            );
-            let iss = out[0].seq;
-            let ack = seg(40000, 80, Control::None, 7001, Some((iss + 1).0));
-            input(&mut s, &mut d, &ack, T0);
-            let h = s.tcp_accept(l).expect("established");
+            let (h, _) = accept_one(&mut s, &mut d);
             assert_eq!(s.tcp_send(h, b"queued"), Ok(6));
 
             // The same address again (a DHCP renewal) leaves the connection alone.
@@ -1234,19 +1224,7 @@ mod enabled {
         #[test]
         fn segments_follow_a_changed_neighbour_address() {
             let (mut s, mut d) = ready(2, TcpConfig::default());
-            let (h, iss) = {
-                let l = s.tcp_listen(80).unwrap();
-                let out = input(
-                    &mut s,
-                    &mut d,
-                    &seg(40000, 80, Control::Syn, 7000, None),
-                    T0,
-                );
-                let iss = out[0].seq;
-                let ack = seg(40000, 80, Control::None, 7001, Some((iss + 1).0));
-                input(&mut s, &mut d, &ack, T0);
-                (s.tcp_accept(l).expect("established"), iss)
-            };
+            let (h, iss) = accept_one(&mut s, &mut d);
             s.tcp_set_nodelay(h, true);
             let first_dst = |d: &mut FrameQueueDriver| {
                 let mut dst = None;
