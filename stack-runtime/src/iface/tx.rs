@@ -182,40 +182,33 @@ impl Stack<'_> {
 
     #[inline(never)]
     fn flush_queued<D: Driver>(&mut self, driver: &mut D, cx: &mut Context, now: Instant) -> bool {
-        // Packets whose ARP entry expired while they waited need a new resolution.
-        for i in 0..self.queue.slots.len() {
-            let s = &self.queue.slots[i];
-            if let (Some(_), NextHop::Ip(ip)) = (&s.packet, s.dest)
-                && self.arp.get(ip, now).is_none()
-                && !self.arp.is_pending(ip)
-            {
-                match self.arp.lookup(ip, now) {
-                    Lookup::SendRequest => self.send_arp_request(ip, None),
-                    Lookup::NoEntry => {
-                        if let Some(p) = self.queue.take(i) {
-                            self.pool.free(p);
-                            bump(&mut self.stats.arp_queue_full);
-                        }
-                    }
-                    Lookup::Found(_) | Lookup::Pending => {}
-                }
-            }
-        }
         while self.queue.queued > 0 {
+            // The oldest packet whose destination is known. Indices, not an iterator: a
+            // packet whose ARP entry expired while it waited starts a new resolution (or is
+            // dropped), which may queue an ARP request.
             let mut best: Option<(usize, u32, EthernetAddress)> = None;
-            for (i, s) in self.queue.slots.iter().enumerate() {
+            for i in 0..self.queue.slots.len() {
+                let Some(s) = self.queue.slots.get(i) else {
+                    break;
+                };
                 if s.packet.is_none() {
                     continue;
                 }
-                let mac = match s.dest {
-                    NextHop::Mac(m) => Some(m),
-                    NextHop::Ip(ip) => self.arp.get(ip, now),
+                let (dest, seq) = (s.dest, s.seq);
+                let mac = match dest {
+                    NextHop::Mac(m) => m,
+                    NextHop::Ip(ip) => match self.arp.get(ip, now) {
+                        Some(m) => m,
+                        None => {
+                            if !self.arp.is_pending(ip) {
+                                self.re_resolve(i, ip, now);
+                            }
+                            continue;
+                        }
+                    },
                 };
-                if let Some(mac) = mac {
-                    let older = best.is_none_or(|(_, seq, _)| (s.seq.wrapping_sub(seq) as i32) < 0);
-                    if older {
-                        best = Some((i, s.seq, mac));
-                    }
+                if best.is_none_or(|(_, s, _)| (seq.wrapping_sub(s) as i32) < 0) {
+                    best = Some((i, seq, mac));
                 }
             }
             let Some((i, _, mac)) = best else {
@@ -230,10 +223,11 @@ impl Stack<'_> {
             };
             let bytes = self.pool.bytes(&packet);
             token.consume(bytes.len(), |out| {
-                let n = out.len().min(bytes.len());
-                out[..n].copy_from_slice(&bytes[..n]);
-                if n >= 6 {
-                    out[..6].copy_from_slice(&mac.0);
+                if let Some(out) = out.get_mut(..bytes.len()) {
+                    out.copy_from_slice(bytes);
+                    if let Some(dst) = out.first_chunk_mut::<6>() {
+                        *dst = mac.0;
+                    }
                 }
             });
             bump(&mut self.stats.frames_tx);
@@ -243,5 +237,20 @@ impl Stack<'_> {
             self.pool.free(packet);
         }
         true
+    }
+
+    /// The ARP entry of the packet in slot `i` expired while it waited: resolve `ip` again,
+    /// or drop the packet (counted) when no entry can be made.
+    fn re_resolve(&mut self, i: usize, ip: Ipv4Addr, now: Instant) {
+        match self.arp.lookup(ip, now) {
+            Lookup::SendRequest => self.send_arp_request(ip, None),
+            Lookup::NoEntry => {
+                if let Some(p) = self.queue.take(i) {
+                    self.pool.free(p);
+                    bump(&mut self.stats.arp_queue_full);
+                }
+            }
+            Lookup::Found(_) | Lookup::Pending => {}
+        }
     }
 }
