@@ -282,15 +282,18 @@ impl Stack<'_> {
         repr: &Ipv4Repr,
         mut fill: impl FnMut(&mut [u8]),
     ) -> Option<PacketBuf> {
-        self.build_ip_packet_dyn(repr, &mut fill)
+        self.build_ip_packet_dyn(repr, None, &mut fill)
     }
 
     /// [`build_ip_packet`](Self::build_ip_packet) without the generic: one copy for every
-    /// caller.
+    /// caller. `frag` makes it one fragment of a larger datagram: (identification, offset of
+    /// this fragment's data in bytes, more fragments follow); `None`, a whole datagram with
+    /// the next identification.
     #[inline(never)]
-    fn build_ip_packet_dyn(
+    pub(crate) fn build_ip_packet_dyn(
         &mut self,
         repr: &Ipv4Repr,
+        frag: Option<(u16, u16, bool)>,
         fill: &mut dyn FnMut(&mut [u8]),
     ) -> Option<PacketBuf> {
         let frame_len = ETH_LEN + IPV4_HEADER_LEN + repr.payload_len;
@@ -299,7 +302,10 @@ impl Stack<'_> {
             return None;
         }
         let mut packet = self.alloc_packet()?;
-        let ident = self.next_ident();
+        let (ident, offset, more) = match frag {
+            Some(f) => f,
+            None => (self.next_ident(), 0, false),
+        };
         let src_mac = self.mac;
         // The destination MAC is written when the packet leaves the transmit queue.
         if let Some((eth, rest)) = self
@@ -314,7 +320,7 @@ impl Stack<'_> {
             if let Some(src_and_type) = eth.last_chunk_mut::<8>() {
                 *src_and_type = [s0, s1, s2, s3, s4, s5, t0, t1];
             }
-            repr.emit_header(header, ident, 0, false);
+            repr.emit_header(header, ident, offset, more);
             fill(payload);
             self.pool.set_len(&mut packet, frame_len);
             return Some(packet);

@@ -307,8 +307,8 @@ impl<'a> Stack<'a> {
             retry_interval: config.arp_retry_interval,
             max_requests: config.arp_max_requests.max(1),
         };
-        let mut config = config;
-        config.mtu = config.mtu.clamp(68, 65535);
+        // The configuration is kept as given (one copy); the MTU in force is clamped.
+        let mtu = config.mtu.clamp(68, 65535);
         let pool = PacketPool::new(storage.packets, storage.packet_size);
         #[cfg(feature = "tcp")]
         let tcp = tcp::TcpTable::new(
@@ -316,7 +316,7 @@ impl<'a> Stack<'a> {
             &config.tcp,
             config.seed,
             &pool,
-            tcp::segment_payload(storage.packet_size, config.mtu)
+            tcp::segment_payload(storage.packet_size, mtu)
                 .min(usize::from(config.tcp.segment_size).max(1)),
         );
         let mut stack = Stack {
@@ -336,7 +336,7 @@ impl<'a> Stack<'a> {
             ident: 0x4000,
             announce: false,
             started: false,
-            mtu: config.mtu,
+            mtu,
             stats: Stats::new(),
             #[cfg(feature = "tcp")]
             tcp,
@@ -506,7 +506,7 @@ impl<'a> Stack<'a> {
     }
 
     fn effective_mtu(&self, driver_mtu: usize) -> usize {
-        let mut mtu = self.config.mtu;
+        let mut mtu = self.config.mtu.min(65535);
         if driver_mtu > crate::wire::ethernet::HEADER_LEN {
             mtu = mtu.min(driver_mtu - crate::wire::ethernet::HEADER_LEN);
         }

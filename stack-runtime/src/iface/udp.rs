@@ -9,11 +9,11 @@ use super::ipv4::{DstKind, IpInfo, RouteError};
 use crate::stats::bump;
 use crate::time::Instant;
 use crate::udp::{UdpError, UdpHandle};
-use crate::wire::ethernet::{self, HEADER_LEN as ETH_LEN};
+use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::ipv4::HEADER_LEN as IPV4_HEADER_LEN;
 use crate::wire::udp::HEADER_LEN as UDP_HEADER_LEN;
 use crate::wire::{
-    EtherType, EthernetAddress, Icmpv4DstUnreachable, IpProtocol, Ipv4Repr, UdpPacket, checksum,
+    Icmpv4DstUnreachable, IpProtocol, Ipv4Repr, UdpPacket, checksum,
 };
 
 /// The largest UDP payload one IPv4 datagram carries (65535 − 20 − 8).
@@ -253,13 +253,9 @@ impl Stack<'_> {
             checksum::data(payload),
         );
         let ident = self.next_ident();
-        let src_mac = self.mac;
         for k in 0..frames {
             let off = k * chunk;
             let take = chunk.min(udp_len - off);
-            let Some(mut packet) = self.pool.alloc() else {
-                break;
-            };
             let repr = Ipv4Repr {
                 src_addr: src,
                 dst_addr: *to.ip(),
@@ -267,21 +263,13 @@ impl Stack<'_> {
                 payload_len: take,
                 hop_limit: self.config.ttl,
             };
-            let frame_len = ETH_LEN + IPV4_HEADER_LEN + take;
-            // The destination MAC is written when the frame leaves the transmit queue.
-            if let Some(ip) = self
-                .pool
-                .buffer_mut(&packet)
-                .get_mut(..frame_len)
-                .and_then(|f| {
-                    ethernet::emit_header(f, EthernetAddress([0; 6]), src_mac, EtherType::Ipv4)
-                })
-                && let Some((ip_header, data)) = ip.split_first_chunk_mut::<IPV4_HEADER_LEN>()
-            {
-                repr.emit_header(ip_header, ident, off as u16, off + take < udp_len);
+            // Room was checked above: this cannot fail.
+            let frag = Some((ident, off as u16, off + take < udp_len));
+            let Some(packet) = self.build_ip_packet_dyn(&repr, frag, &mut |data| {
                 copy_datagram(data, &header, payload, off);
-            }
-            self.pool.set_len(&mut packet, frame_len);
+            }) else {
+                break;
+            };
             if frames > 1 {
                 bump(&mut self.stats.frag_tx);
             }
