@@ -209,7 +209,13 @@ impl<'a> SocketTable<'a> {
         for s in slots.iter_mut() {
             // Storage reused from an earlier stack may hold handles of that stack's pool:
             // forget them (they are not ours to free).
-            *s = UdpSlot::new(s.rx_limit as usize, s.tx_max as usize);
+            // In place (the limits stay): no slot-sized temporary to copy.
+            s.rx = [const { None }; RX_QUEUE];
+            s.port = 0;
+            s.bound = false;
+            s.rx_bufs = 0;
+            s.rx_datagrams = 0;
+            s.rx_bytes = 0;
         }
         SocketTable {
             slots,
