@@ -120,10 +120,18 @@ pub struct ArpCache<'a> {
     changes: u32,
 }
 
+/// Empty every entry: only the state is written (an empty entry's address is never read), one
+/// byte per entry instead of a whole-entry copy.
+fn forget_all(entries: &mut [ArpEntry]) {
+    for e in entries {
+        e.state = State::Empty;
+    }
+}
+
 impl<'a> ArpCache<'a> {
     /// A cache over `entries` (all cleared).
     pub fn new(entries: &'a mut [ArpEntry], config: ArpConfig) -> Self {
-        entries.fill(ArpEntry::EMPTY);
+        forget_all(entries);
         ArpCache {
             entries,
             config,
@@ -165,7 +173,7 @@ impl<'a> ArpCache<'a> {
 
     /// Forget everything (e.g. on an address change).
     pub fn clear(&mut self) {
-        self.entries.fill(ArpEntry::EMPTY);
+        forget_all(self.entries);
         self.changed();
     }
 

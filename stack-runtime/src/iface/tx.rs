@@ -61,8 +61,9 @@ impl<'a> TxQueue<'a> {
         let n = slots.len().min(usize::from(u16::MAX));
         let slots = &mut slots[..n];
         for s in slots.iter_mut() {
-            // Storage reused from an earlier stack may hold handles of that stack's pool.
-            *s = PendingSlot::EMPTY;
+            // Storage reused from an earlier stack may hold handles of that stack's pool (the
+            // destination and order of an empty slot are never read).
+            s.packet = None;
         }
         TxQueue {
             slots,
