@@ -32,14 +32,18 @@ pub struct Packet<T: AsRef<[u8]>> {
     buffer: T,
 }
 
+/// The big-endian field at `at`; 0 past the end of a short buffer (no panicking path).
 #[inline]
 fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+    b.get(at..)
+        .and_then(<[u8]>::first_chunk::<2>)
+        .map_or(0, |w| u16::from_be_bytes(*w))
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wrap a buffer without checking it. Only for buffers the caller sized
-    /// itself (emitting); accessors panic if it is shorter than [`HEADER_LEN`].
+    /// itself (emitting); on a buffer shorter than [`HEADER_LEN`] the missing fields read
+    /// as 0 and writes to them are dropped.
     pub const fn new_unchecked(buffer: T) -> Packet<T> {
         Packet { buffer }
     }
@@ -157,8 +161,16 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    /// Write the big-endian field at `at`; nothing past the end of a short buffer.
     fn put16(&mut self, at: usize, v: u16) {
-        self.buffer.as_mut()[at..at + 2].copy_from_slice(&v.to_be_bytes());
+        if let Some(w) = self
+            .buffer
+            .as_mut()
+            .get_mut(at..)
+            .and_then(<[u8]>::first_chunk_mut::<2>)
+        {
+            *w = v.to_be_bytes();
+        }
     }
 
     /// Set the source port.
