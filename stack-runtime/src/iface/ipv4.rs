@@ -151,10 +151,15 @@ impl Stack<'_> {
         };
         let ident = self.frag.key(slot).map_or(0, |k| k.ident);
         repr.emit(&mut Ipv4Packet::new_unchecked(&mut quote[..]), ident);
-        let head = len.min(8);
-        quote[IPV4_HEADER_LEN..IPV4_HEADER_LEN + head]
-            .copy_from_slice(&self.frag.buffer(slot)[..head]);
-        let quote = &quote[..IPV4_HEADER_LEN + head];
+        // The first 8 bytes of the payload (fewer when it is shorter).
+        let buf = self.frag.buffer(slot);
+        let head = buf.get(..len.min(8)).unwrap_or(&[]);
+        if let Some((_, tail)) = quote.split_first_chunk_mut::<IPV4_HEADER_LEN>() {
+            for (q, b) in tail.iter_mut().zip(head) {
+                *q = *b;
+            }
+        }
+        let quote = quote.get(..IPV4_HEADER_LEN + head.len()).unwrap_or(&[]);
         // The buffer is borrowed from the reassembler while the upper layer runs; the slot is
         // only handed over (for an in-place reply) through `Origin::Reassembly`.
         match info.protocol {
@@ -184,7 +189,8 @@ impl Stack<'_> {
             &mut self.frag,
             crate::ipv4_reassembly::Reassembler::new(&mut [], &mut []),
         );
-        let data = &frag.buffer(slot)[..len.min(frag.slot_size())];
+        let buf = frag.buffer(slot);
+        let data = buf.get(..len).unwrap_or(buf);
         let r = f(self, data);
         self.frag = frag;
         r
