@@ -12,9 +12,7 @@ use crate::udp::{UdpError, UdpHandle};
 use crate::wire::ethernet::HEADER_LEN as ETH_LEN;
 use crate::wire::ipv4::HEADER_LEN as IPV4_HEADER_LEN;
 use crate::wire::udp::HEADER_LEN as UDP_HEADER_LEN;
-use crate::wire::{
-    Icmpv4DstUnreachable, IpProtocol, Ipv4Repr, UdpPacket, checksum,
-};
+use crate::wire::{Icmpv4DstUnreachable, IpProtocol, Ipv4Repr, UdpPacket, checksum};
 
 /// The largest UDP payload one IPv4 datagram carries (65535 − 20 − 8).
 pub const MAX_UDP_PAYLOAD: usize = 65507;

@@ -161,7 +161,10 @@ fn add_block_wide(acc: &mut [u64; 4], b: &[u8]) {
 /// as 0, which never happens): two 64-bit words, each as its two 32-bit halves.
 #[inline(always)]
 fn sum16(c: &[u8]) -> u64 {
-    match (c.first_chunk::<8>(), c.get(8..).and_then(<[u8]>::first_chunk::<8>)) {
+    match (
+        c.first_chunk::<8>(),
+        c.get(8..).and_then(<[u8]>::first_chunk::<8>),
+    ) {
         (Some(a), Some(b)) => halves(u64::from_ne_bytes(*a)) + halves(u64::from_ne_bytes(*b)),
         _ => 0,
     }
