@@ -34,7 +34,7 @@ impl TokenBucket {
     fn refill(&mut self, now: Instant) {
         if let Some(last) = self.last {
             let elapsed = now.saturating_duration_since(last).total_micros();
-            let add = elapsed.saturating_mul(u64::from(self.per_second));
+            let add = mul_saturating(elapsed, self.per_second);
             self.level = self
                 .level
                 .saturating_add(add)
@@ -57,10 +57,48 @@ impl TokenBucket {
     }
 }
 
+/// `a × b`, saturated at `u64::MAX`: two 32 × 32-bit multiplications (a 64 × 64-bit one with
+/// its overflow check is several times the code on a 32-bit MCU).
+fn mul_saturating(a: u64, b: u32) -> u64 {
+    let b = u64::from(b);
+    // Each product of two 32-bit halves fits in 64 bits.
+    let (hi, lo) = ((a >> 32) * b, (a & 0xffff_ffff) * b);
+    if hi >> 32 != 0 {
+        return u64::MAX;
+    }
+    (hi << 32).saturating_add(lo)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::time::Duration;
+
+    #[test]
+    fn mul_saturating_matches_u64() {
+        let values = [
+            0,
+            1,
+            7,
+            999_999,
+            1 << 31,
+            u64::from(u32::MAX),
+            1 << 32,
+            1 << 40,
+        ];
+        let values = values
+            .into_iter()
+            .chain([u64::MAX / 3, u64::MAX - 1, u64::MAX]);
+        for a in values {
+            for b in [0, 1, 10, 1 << 16, u32::MAX] {
+                assert_eq!(
+                    mul_saturating(a, b),
+                    a.saturating_mul(u64::from(b)),
+                    "{a} x {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn burst_then_rate() {
