@@ -102,7 +102,8 @@ impl Stack<'_> {
         // Copy (and checksum) the payload into `need` buffers staged after the queued ones.
         let (first, rest) = rx_pieces(size);
         let at = usize::from(slot.rx_bufs);
-        let (mut sum, mut off) = (0u64, 0usize);
+        // At most `RX_QUEUE` (8) folded 16-bit sums: a `u32` cannot overflow.
+        let (mut sum, mut off) = (0u32, 0usize);
         for k in 0..need {
             let Some(mut buf) = self.pool.alloc() else {
                 break;
@@ -112,7 +113,7 @@ impl Stack<'_> {
             let piece = payload.get(off..).unwrap_or(&[]);
             let piece = piece.get(..room).unwrap_or(piece);
             if let Some((head, body)) = area.split_at_mut_checked(skip) {
-                sum += u64::from(checksum::copy_and_checksum(body, piece));
+                sum = sum.wrapping_add(u32::from(checksum::copy_and_checksum(body, piece)));
                 if let Some(head) = head.first_chunk_mut::<RX_HEAD>() {
                     let (l, p) = (
                         (payload.len() as u16).to_be_bytes(),
@@ -130,7 +131,7 @@ impl Stack<'_> {
                 self.pool.free(buf);
             }
         }
-        let sum = checksum::fold_sums(sum);
+        let sum = checksum::fold_sums(u64::from(sum));
         if off != payload.len() || !packet.verify_checksum_with_payload_sum(info.src, info.dst, sum)
         {
             slot.free_rx_from(at, &mut self.pool);
