@@ -4,7 +4,7 @@
 use super::Stack;
 use super::ipv4::{DstKind, IpInfo};
 use crate::ipv4_reassembly::Outgoing;
-use crate::stats::bump;
+use crate::stats::{Stats, bump};
 use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Repr};
@@ -37,29 +37,31 @@ fn is_icmp_error(msg_type: u8) -> bool {
     matches!(msg_type, 3 | 4 | 5 | 11 | 12)
 }
 
-impl Stack<'_> {
-    /// Validate an ICMP message and decide whether it is an echo request to answer.
-    fn echo_to_answer(&mut self, info: &IpInfo, data: &[u8]) -> bool {
-        let Ok(packet) = Icmpv4Packet::new_checked(data) else {
-            bump(&mut self.stats.icmp_malformed);
-            return false;
-        };
-        if !packet.verify_checksum() {
-            bump(&mut self.stats.icmp_bad_checksum);
-            return false;
-        }
-        bump(&mut self.stats.icmp_rx);
-        if packet.msg_type() != Icmpv4Message::EchoRequest {
-            bump(&mut self.stats.icmp_unsupported);
-            return false;
-        }
-        if info.kind != DstKind::Unicast {
-            bump(&mut self.stats.icmp_broadcast_ignored);
-            return false;
-        }
-        true
+/// Validate an ICMP message and decide whether it is an echo request to answer (a function of
+/// the counters alone, so a reassembled message is read in place, without lending the
+/// reassembler out).
+fn echo_to_answer(stats: &mut Stats, info: &IpInfo, data: &[u8]) -> bool {
+    let Ok(packet) = Icmpv4Packet::new_checked(data) else {
+        bump(&mut stats.icmp_malformed);
+        return false;
+    };
+    if !packet.verify_checksum() {
+        bump(&mut stats.icmp_bad_checksum);
+        return false;
     }
+    bump(&mut stats.icmp_rx);
+    if packet.msg_type() != Icmpv4Message::EchoRequest {
+        bump(&mut stats.icmp_unsupported);
+        return false;
+    }
+    if info.kind != DstKind::Unicast {
+        bump(&mut stats.icmp_broadcast_ignored);
+        return false;
+    }
+    true
+}
 
+impl Stack<'_> {
     fn reply_repr(&self, info: &IpInfo, len: usize) -> Ipv4Repr {
         Ipv4Repr {
             src_addr: info.dst,
@@ -72,7 +74,7 @@ impl Stack<'_> {
 
     /// ICMP in a received frame: echo requests are answered from a pool buffer.
     pub(crate) fn icmp_input(&mut self, info: IpInfo, data: &[u8], now: Instant) {
-        if !self.echo_to_answer(&info, data) {
+        if !echo_to_answer(&mut self.stats, &info, data) {
             return;
         }
         let Ok(hop) = self.route(info.src) else {
@@ -102,8 +104,8 @@ impl Stack<'_> {
         len: usize,
         now: Instant,
     ) {
-        let answer =
-            self.with_reassembled(slot, len, |stack, data| stack.echo_to_answer(&info, data));
+        let buf = self.frag.buffer(slot);
+        let answer = echo_to_answer(&mut self.stats, &info, buf.get(..len).unwrap_or(buf));
         if !answer {
             return;
         }
