@@ -177,6 +177,8 @@ impl<'a> ArpCache<'a> {
         self.changed();
     }
 
+    // Out of line: one copy for `lookup` and `fill`.
+    #[inline(never)]
     fn find(&mut self, ip: Ipv4Addr) -> Option<&mut ArpEntry> {
         self.entries
             .iter_mut()
@@ -209,11 +211,7 @@ impl<'a> ArpCache<'a> {
     /// Look `ip` up for sending a packet, starting resolution if needed.
     pub fn lookup(&mut self, ip: Ipv4Addr, now: Instant) -> Lookup {
         let retry = self.config.retry_interval;
-        let found = self
-            .entries
-            .iter_mut()
-            .find(|e| !matches!(e.state, State::Empty) && e.ip == ip);
-        if let Some(e) = found {
+        if let Some(e) = self.find(ip) {
             match &mut e.state {
                 State::Valid {
                     mac, expires, used, ..
@@ -227,10 +225,10 @@ impl<'a> ArpCache<'a> {
                         sent: 1,
                         next: now + retry,
                     };
-                    self.changes = self.changes.wrapping_add(1);
-                    return Lookup::SendRequest;
                 }
             }
+            self.changed();
+            return Lookup::SendRequest;
         }
         match self.victim(now) {
             Some(e) => {
