@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{KERNEL_IP, Netns, TAP};
+use crate::{KERNEL_IP, Netns, Rng, TAP, echo_addr};
 
 /// How long QEMU may take to boot the firmware to its "listening" line.
 const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -234,5 +234,52 @@ pub fn echo(qemu: &mut Qemu<'_>, socket: &UdpSocket, what: &str, payload: &[u8],
             "{what} ({} bytes): no echo ({error})",
             payload.len()
         )),
+    }
+}
+
+/// The largest UDP (or ICMP echo) payload that fits one 1500-byte IPv4 packet.
+pub const MAX_UNFRAGMENTED: usize = 1472;
+
+/// How long one echo may take; the first gets [`FIRST_ECHO_TIMEOUT`].
+const ECHO_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The first echo also waits for ARP in both directions, which with several QEMUs sharing two
+/// cores (the test harness runs a binary's tests in parallel) can take longer than one
+/// datagram's timeout.
+const FIRST_ECHO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Echoes `count` datagrams of random lengths (0 to [`MAX_UNFRAGMENTED`] bytes, random
+/// contents from `seed`) through the firmware's UDP echo service and checks each byte for byte;
+/// fails when the whole run takes longer than `limit`.
+pub fn echo_random_datagrams(
+    ns: &Netns,
+    qemu: &mut Qemu<'_>,
+    seed: u64,
+    count: usize,
+    limit: Duration,
+) {
+    let socket = connected_socket(ns, echo_addr(), FIRST_ECHO_TIMEOUT);
+    let mut rng = Rng::new(seed);
+    let mut payload = vec![0u8; MAX_UNFRAGMENTED];
+    let mut buf = vec![0u8; 65536];
+    let started = Instant::now();
+    for i in 0..count {
+        let len = rng.range(0, MAX_UNFRAGMENTED);
+        rng.fill(&mut payload[..len]);
+        echo(
+            qemu,
+            &socket,
+            &format!("datagram {i}"),
+            &payload[..len],
+            &mut buf,
+        );
+        if i == 0 {
+            socket
+                .set_read_timeout(Some(ECHO_TIMEOUT))
+                .expect("timeout");
+        }
+        if started.elapsed() > limit {
+            qemu.fail(&format!("{count} echoes took more than {limit:?}"));
+        }
     }
 }

@@ -22,11 +22,8 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stackgen_tests::qemu::{Firmware, Qemu, connected_socket, echo};
+use stackgen_tests::qemu::{Firmware, Qemu, echo_random_datagrams};
 use stackgen_tests::{Netns, Rng, STACK_IP, echo_addr, ping};
-
-/// The largest UDP payload (and ping payload) that fits one Ethernet frame at MTU 1500.
-const MAX_UNFRAGMENTED: usize = 1472;
 
 /// The firmware these tests boot.
 const FIRMWARE: Firmware = Firmware {
@@ -59,25 +56,7 @@ fn qemu_async_firmware_answers_20_pings() {
 fn qemu_async_firmware_echoes_50_udp_datagrams_byte_for_byte() {
     let ns = Netns::new();
     let mut qemu = Qemu::start(&ns, &FIRMWARE);
-    let socket = connected_socket(&ns, echo_addr(), Duration::from_secs(2));
-    let mut rng = Rng::new(0x5eed_a5c0);
-    let mut payload = vec![0u8; MAX_UNFRAGMENTED];
-    let mut buf = vec![0u8; 65536];
-    let started = Instant::now();
-    for i in 0..50 {
-        let len = rng.range(0, MAX_UNFRAGMENTED);
-        rng.fill(&mut payload[..len]);
-        echo(
-            &mut qemu,
-            &socket,
-            &format!("datagram {i}"),
-            &payload[..len],
-            &mut buf,
-        );
-        if started.elapsed() > Duration::from_secs(60) {
-            qemu.fail("50 echoes took more than 60 s");
-        }
-    }
+    echo_random_datagrams(&ns, &mut qemu, 0x5eed_a5c0, 50, Duration::from_secs(60));
     qemu.stop();
 }
 

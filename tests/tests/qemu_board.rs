@@ -29,11 +29,10 @@ use std::net::{Shutdown, SocketAddrV4, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stackgen_tests::qemu::{Firmware, Qemu, connected_socket, echo};
+use stackgen_tests::qemu::{
+    Firmware, MAX_UNFRAGMENTED, Qemu, connected_socket, echo, echo_random_datagrams,
+};
 use stackgen_tests::{Netns, Rng, STACK_IP, echo_addr, ping};
-
-/// The largest UDP payload (and ping payload) that fits one Ethernet frame at MTU 1500.
-const MAX_UNFRAGMENTED: usize = 1472;
 
 /// The firmware these tests boot.
 const FIRMWARE: Firmware = Firmware {
@@ -96,25 +95,7 @@ fn qemu_firmware_answers_a_burst_of_100_pings_10_ms_apart() {
 fn qemu_firmware_echoes_200_udp_datagrams_byte_for_byte() {
     let ns = Netns::new();
     let mut qemu = Qemu::start(&ns, &FIRMWARE);
-    let socket = connected_socket(&ns, echo_addr(), Duration::from_secs(2));
-    let mut rng = Rng::new(0x5eed_00e0);
-    let mut payload = vec![0u8; MAX_UNFRAGMENTED];
-    let mut buf = vec![0u8; 65536];
-    let started = Instant::now();
-    for i in 0..200 {
-        let len = rng.range(0, MAX_UNFRAGMENTED);
-        rng.fill(&mut payload[..len]);
-        echo(
-            &mut qemu,
-            &socket,
-            &format!("datagram {i}"),
-            &payload[..len],
-            &mut buf,
-        );
-        if started.elapsed() > Duration::from_secs(120) {
-            qemu.fail("200 echoes took more than 120 s");
-        }
-    }
+    echo_random_datagrams(&ns, &mut qemu, 0x5eed_00e0, 200, Duration::from_secs(120));
     qemu.stop();
 }
 
