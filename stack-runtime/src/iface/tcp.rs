@@ -1056,9 +1056,10 @@ mod enabled {
             (s, d)
         }
 
-        fn frame(repr: &TcpRepr<'_>) -> Vec<u8> {
-            let tcp_len = repr.buffer_len();
-            let mut f = vec![0u8; ETH_LEN + IPV4_HEADER_LEN + tcp_len];
+        /// An Ethernet frame from the peer to us carrying an IPv4 packet of `protocol` with
+        /// `payload_len` bytes of payload, left zero for the caller to write.
+        fn from_peer(protocol: IpProtocol, payload_len: usize) -> Vec<u8> {
+            let mut f = vec![0u8; ETH_LEN + IPV4_HEADER_LEN + payload_len];
             let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
             eth.set_dst_addr(OUR_MAC);
             eth.set_src_addr(PEER_MAC);
@@ -1066,11 +1067,16 @@ mod enabled {
             let ip = Ipv4Repr {
                 src_addr: PEER_IP,
                 dst_addr: OUR_IP,
-                next_header: IpProtocol::Tcp,
-                payload_len: tcp_len,
+                next_header: protocol,
+                payload_len,
                 hop_limit: 64,
             };
             ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH_LEN..]), 1);
+            f
+        }
+
+        fn frame(repr: &TcpRepr<'_>) -> Vec<u8> {
+            let mut f = from_peer(IpProtocol::Tcp, repr.buffer_len());
             repr.emit(
                 &mut TcpPacket::new_unchecked(&mut f[ETH_LEN + IPV4_HEADER_LEN..]),
                 PEER_IP,
@@ -1384,20 +1390,8 @@ mod enabled {
             let mut icmp = vec![8, 0, 0, 0, 0, 7, (seq >> 8) as u8, seq as u8, 1, 2, 3, 4];
             let sum = !checksum::data(&icmp);
             icmp[2..4].copy_from_slice(&sum.to_be_bytes());
-            let mut f = vec![0u8; ETH_LEN + IPV4_HEADER_LEN];
-            let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
-            eth.set_dst_addr(OUR_MAC);
-            eth.set_src_addr(PEER_MAC);
-            eth.set_ethertype(EtherType::Ipv4);
-            let ip = Ipv4Repr {
-                src_addr: PEER_IP,
-                dst_addr: OUR_IP,
-                next_header: IpProtocol::Icmp,
-                payload_len: icmp.len(),
-                hop_limit: 64,
-            };
-            ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH_LEN..]), 1);
-            f.extend_from_slice(&icmp);
+            let mut f = from_peer(IpProtocol::Icmp, icmp.len());
+            f[ETH_LEN + IPV4_HEADER_LEN..].copy_from_slice(&icmp);
             f
         }
 
